@@ -1,0 +1,29 @@
+/* latchkeyctl: private declarations shared by the commands. */
+#ifndef LK_CLI_H
+#define LK_CLI_H
+
+#include <stdio.h>
+
+#include "latchkey/error.h"
+
+enum { LK_EXIT_OK = 0, LK_EXIT_FAIL = 1, LK_EXIT_USAGE = 2 };
+
+typedef struct lk_cli_args {
+    const char *path;
+    int json;
+    int dry_run;
+    int any_folder;
+    int on_reboot;
+    int timeout_s; /* -1 when not given */
+} lk_cli_args;
+
+/* Parses PATH and the options a command allows (a string of option letters:
+ * j json, d dry-run, t timeout, a any-folder, r on-reboot). Prints the error
+ * and returns LK_EXIT_USAGE on bad input. */
+int lk_cli_parse(int argc, char **argv, const char *allowed, lk_cli_args *out);
+void lk_cli_error(const lk_error *err, const char *hint);
+
+int lk_cmd_holders(int argc, char **argv);
+int lk_cmd_cleanup(int argc, char **argv);
+
+#endif

@@ -1,0 +1,101 @@
+/* latchkeyctl holders PATH [--json] */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "latchkey/doctor.h"
+
+#define MAX_HELD_SHOWN 8
+#define MAX_BLIND_SHOWN 5
+
+static void print_holder(const lk_holder *hd)
+{
+    size_t i;
+    printf("  %-16s pid %-7ld %s", lk_kind_name(hd->kind), hd->proc.pid,
+           hd->proc.name ? hd->proc.name : "?");
+    if (hd->proc.user)
+        printf("  (user %s)", hd->proc.user);
+    putchar('\n');
+    for (i = 0; i < hd->nheld && i < MAX_HELD_SHOWN; i++)
+        printf("      %-8s %s\n", lk_how_name(hd->held[i].how), hd->held[i].path);
+    if (hd->nheld > MAX_HELD_SHOWN)
+        printf("      ... and %zu more\n", hd->nheld - MAX_HELD_SHOWN);
+    if (hd->nheld == 0)
+        printf("      runs Chromium on this profile\n");
+    if (!hd->killable)
+        printf("      spared: %s\n", hd->why_not);
+}
+
+void lk_cli_print_holders(const lk_holders *h);
+void lk_cli_print_holders(const lk_holders *h)
+{
+    size_t i;
+    printf("%s\n", h->path);
+    for (i = 0; i < h->nholders; i++)
+        print_holder(&h->holders[i]);
+    if (h->nholders == 0)
+        printf("  nothing holds it%s\n", h->nblind ? " (among the processes we could inspect)" : "");
+    if (h->nblind) {
+        printf("  %zu process%s could not be inspected:", h->nblind, h->nblind == 1 ? "" : "es");
+        for (i = 0; i < h->nblind && i < MAX_BLIND_SHOWN; i++)
+            printf("%s %s (pid %ld)", i ? "," : "", h->blind[i].name, h->blind[i].pid);
+        if (h->nblind > MAX_BLIND_SHOWN)
+            printf(", ...");
+        printf("\n      %s\n", h->blind[0].reason);
+    }
+    for (i = 0; i < h->nlocks; i++) {
+        printf("  profile lock %s", h->locks[i].file);
+        if (h->locks[i].owner_pid)
+            printf(" -> pid %ld", h->locks[i].owner_pid);
+        printf(" (%s)\n", h->locks[i].stale ? "stale: its owner is gone" : "held");
+    }
+}
+
+int lk_cmd_holders(int argc, char **argv)
+{
+    lk_cli_args a;
+    lk_error err;
+    lk_snapshot *snap = NULL;
+    lk_holders *h = NULL;
+    int rc = lk_cli_parse(argc, argv, "j", &a);
+    lk_ftype ft;
+
+    if (rc != LK_EXIT_OK)
+        return rc;
+    lk_error_clear(&err);
+    ft = lk_sys_ftype(a.path);
+    if (ft == LK_FT_LINK) {
+        char *real = NULL;
+        if (lk_sys_realpath(a.path, &real, NULL) == LK_OK && lk_sys_ftype(real) == LK_FT_DIR)
+            ft = LK_FT_DIR;
+        free(real);
+    }
+    if (ft != LK_FT_DIR) {
+        fprintf(stderr, "latchkeyctl: %s %s\n", a.path,
+                ft == LK_FT_NONE ? "does not exist" : "is not a folder");
+        return LK_EXIT_USAGE;
+    }
+    if (lk_sys_snapshot(&snap, LK_SNAP_HANDLES, &err) != LK_OK) {
+        lk_cli_error(&err, NULL);
+        return LK_EXIT_FAIL;
+    }
+    if (lk_doctor_holders(snap, a.path, &h, &err) != LK_OK) {
+        lk_snapshot_free(snap);
+        lk_cli_error(&err, NULL);
+        return LK_EXIT_FAIL;
+    }
+    if (a.json) {
+        char *s = lk_holders_to_json(h);
+        if (!s) {
+            rc = LK_EXIT_FAIL;
+        } else {
+            puts(s);
+            free(s);
+        }
+    } else {
+        lk_cli_print_holders(h);
+    }
+    lk_holders_free(h);
+    lk_snapshot_free(snap);
+    return rc;
+}

@@ -1,0 +1,72 @@
+/* latchkeyctl: the doctor and sessions for support staff, scripts and SSH. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifdef _WIN32
+#include <windows.h>
+#endif
+
+static const char usage[] =
+    "Usage:\n"
+    "  latchkeyctl holders PATH [--json]\n"
+    "      Lists every process that holds something inside the session folder PATH.\n"
+    "  latchkeyctl cleanup PATH [--dry-run] [--json] [--timeout SECONDS] [--any-folder]\n"
+    "                           [--on-reboot]\n"
+    "      Ends exactly those processes (gracefully, then by force), deletes PATH and\n"
+    "      proves nothing holds it any more. --dry-run only prints the plan.\n"
+    "  latchkeyctl --help | --version\n"
+    "\n"
+    "Exit status: 0 done, 1 something is left or failed, 2 refused or bad input.\n";
+
+static int cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return LK_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, stdout);
+        return LK_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("latchkeyctl %s\n", LK_VERSION);
+        return LK_EXIT_OK;
+    }
+    if (strcmp(argv[1], "holders") == 0)
+        return lk_cmd_holders(argc - 1, argv + 1);
+    if (strcmp(argv[1], "cleanup") == 0)
+        return lk_cmd_cleanup(argc - 1, argv + 1);
+    fprintf(stderr, "latchkeyctl: unknown command '%s'\n\n%s", argv[1], usage);
+    return LK_EXIT_USAGE;
+}
+
+#ifdef _WIN32
+/* Arguments arrive as UTF-16; core speaks UTF-8. */
+int wmain(int argc, wchar_t **wargv)
+{
+    char **argv = calloc((size_t)argc + 1, sizeof *argv);
+    int i, rc;
+    if (!argv)
+        return LK_EXIT_FAIL;
+    SetConsoleOutputCP(CP_UTF8);
+    for (i = 0; i < argc; i++) {
+        int n = WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, NULL, 0, NULL, NULL);
+        argv[i] = malloc(n > 0 ? (size_t)n : 1);
+        if (!argv[i] || WideCharToMultiByte(CP_UTF8, 0, wargv[i], -1, argv[i], n, NULL, NULL) <= 0)
+            return LK_EXIT_FAIL;
+    }
+    rc = cli_main(argc, argv);
+    for (i = 0; i < argc; i++)
+        free(argv[i]);
+    free(argv);
+    return rc;
+}
+#else
+int main(int argc, char **argv)
+{
+    return cli_main(argc, argv);
+}
+#endif

@@ -1,0 +1,41 @@
+/* latchkey/error.h - every failure has a code and a human message. */
+#ifndef LATCHKEY_ERROR_H
+#define LATCHKEY_ERROR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lk_code {
+    LK_OK = 0,
+    LK_EINVAL,    /* bad input from the caller or from outside */
+    LK_ENOENT,    /* no such file, folder or process */
+    LK_EACCES,    /* permission denied */
+    LK_ENOMEM,    /* out of memory */
+    LK_EIO,       /* an OS call failed for another reason */
+    LK_EREFUSED,  /* a guard rail said no; nothing was touched */
+    LK_ETIMEDOUT, /* the deadline passed */
+    LK_EBUSY,     /* something still holds it */
+    LK_ENOTSUP,   /* not available on this system */
+    LK_EPROTO     /* a peer sent something malformed */
+} lk_code;
+
+typedef struct lk_error {
+    lk_code code;
+    int sys; /* errno or GetLastError(), 0 when none */
+    char msg[512];
+} lk_error;
+
+/* Sets err (when not NULL) and returns code, so callers can `return lk_error_set(...)`. */
+int lk_error_set(lk_error *err, lk_code code, int sys, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+void lk_error_clear(lk_error *err);
+const char *lk_code_name(lk_code code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

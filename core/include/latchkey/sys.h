@@ -1,0 +1,186 @@
+/* latchkey/sys.h - the OS layer: one interface, filled per OS in core/sys/.
+ *
+ * Everything OS-specific lives behind this header. The rest of core never
+ * includes an OS header beyond the C library and never tests _WIN32.
+ */
+#ifndef LATCHKEY_SYS_H
+#define LATCHKEY_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "latchkey/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- processes ---------------------------------------------------------- */
+
+enum {
+    LK_PROC_CRITICAL = 1u << 0,   /* a process the OS cannot live without */
+    LK_PROC_OTHER_USER = 1u << 1, /* owned by another user than us */
+    LK_PROC_CONSOLE = 1u << 2,    /* a console process (Windows: no windows, a console) */
+    LK_PROC_ZOMBIE = 1u << 3      /* exited, not yet reaped: holds nothing */
+};
+
+typedef struct lk_proc {
+    long pid;
+    long ppid;
+    char *name;    /* short name: comm on Linux, image name on Windows */
+    char *exe;     /* full executable path, NULL when unknown */
+    char *cmdline; /* the command line for display, NULL when unknown */
+    char **argv;   /* split command line (Windows rules on Windows), NULL when unknown */
+    int argc;
+    char *user;        /* account name, NULL when unknown */
+    uint64_t start_id; /* opaque start stamp: pid + start_id names one process for ever */
+    int64_t start_ms;  /* start time, milliseconds since the Unix epoch (0 if unknown) */
+    unsigned flags;    /* LK_PROC_* */
+} lk_proc;
+
+typedef enum lk_how {
+    LK_HOW_FILE = 0, /* an open file or directory handle */
+    LK_HOW_CWD,      /* its current directory */
+    LK_HOW_ROOT,     /* its root directory (chroot) */
+    LK_HOW_EXE,      /* its executable image */
+    LK_HOW_MAP,      /* a file-backed memory mapping */
+    LK_HOW_MODULE,   /* a loaded module (DLL) */
+    LK_HOW_RM        /* Restart Manager says it uses a file there */
+} lk_how;
+
+const char *lk_how_name(lk_how how);
+
+/* One thing a process holds. */
+typedef struct lk_open {
+    size_t proc; /* index into lk_snapshot.procs */
+    lk_how how;
+    char *path; /* absolute, OS-native separators, " (deleted)" stripped */
+} lk_open;
+
+/* A process we could not look inside. Never silently dropped: an empty holder
+ * list must mean "nothing holds it", not "we could not look". */
+typedef struct lk_blind {
+    long pid;
+    char *name;
+    char *reason;
+} lk_blind;
+
+/* One walk over every process of the system and everything they hold.
+ * One snapshot serves any number of folders (see doctor.h). */
+typedef struct lk_snapshot {
+    lk_proc *procs;
+    size_t nprocs;
+    lk_open *opens;
+    size_t nopens;
+    lk_blind *blind;
+    size_t nblind;
+    long self_pid;
+    int elevated; /* root / elevated token with SeDebugPrivilege */
+    int case_insensitive_paths;
+} lk_snapshot;
+
+enum {
+    LK_SNAP_PROCS = 0,        /* processes only */
+    LK_SNAP_HANDLES = 1u << 0 /* and everything they hold (the expensive part) */
+};
+
+int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err);
+void lk_snapshot_free(lk_snapshot *snap);
+const lk_proc *lk_snapshot_find(const lk_snapshot *snap, long pid);
+
+/* Restart Manager (Windows): the processes using any file under `folder`.
+ * Fills pids (and critical flags); on other systems returns LK_ENOTSUP. */
+typedef struct lk_rm_hit {
+    long pid;
+    uint64_t start_id;
+    int critical; /* RmCritical or a reboot reason */
+    char *app_name;
+} lk_rm_hit;
+int lk_sys_rm_holders(const char *folder, lk_rm_hit **hits, size_t *nhits, lk_error *err);
+void lk_rm_hits_free(lk_rm_hit *hits, size_t n);
+
+/* 1 when pid still names the process that started at start_id, else 0. */
+int lk_sys_proc_same(long pid, uint64_t start_id);
+
+/* Ask (force == 0: SIGTERM, or WM_CLOSE / Ctrl-Break on Windows) or make
+ * (force == 1: SIGKILL / TerminateProcess) the process end. The identity is
+ * re-checked right before the signal; LK_ENOENT when it is gone or reused. */
+int lk_sys_proc_end(long pid, uint64_t start_id, int force, lk_error *err);
+
+/* Wait until every listed process has exited or the monotonic clock reaches
+ * deadline_ms. Waits on the processes themselves (pidfd / process handles),
+ * not on fixed sleeps. alive[i] is set to 1 for those still running.
+ * Returns the number still running. */
+size_t lk_sys_proc_wait(const long *pids, const uint64_t *start_ids, size_t n, int64_t deadline_ms,
+                        int *alive);
+
+long lk_sys_self_pid(void);
+
+/* ---- files -------------------------------------------------------------- */
+
+/* Canonical absolute path of an existing file or folder (symlinks resolved).
+ * Caller frees. */
+int lk_sys_realpath(const char *path, char **out, lk_error *err);
+/* Absolute, lexically normalised path (no symlink resolution; for paths that
+ * may not exist). Caller frees. */
+int lk_sys_abspath(const char *path, char **out, lk_error *err);
+
+typedef enum lk_ftype {
+    LK_FT_NONE = 0, /* does not exist */
+    LK_FT_FILE,
+    LK_FT_DIR,
+    LK_FT_LINK, /* symlink, junction or other reparse point: never followed */
+    LK_FT_OTHER
+} lk_ftype;
+lk_ftype lk_sys_ftype(const char *path);
+
+/* Result of one pass of lk_sys_remove_tree_once. */
+typedef struct lk_remove_pass {
+    size_t removed; /* entries removed in this pass */
+    char **left;    /* entries that could not be removed */
+    size_t nleft;
+    int retryable; /* 1 when every failure was busy/denied/sharing/not-empty */
+    int last_sys;  /* last OS error seen */
+} lk_remove_pass;
+
+/* One pass over the tree at `path`, depth first, iterative: removes every
+ * file and folder it can. Never follows a symlink, junction or reparse point
+ * (removes the link itself), never crosses into another file system, clears
+ * read-only attributes, treats delete-pending as done. Returns LK_OK when the
+ * path is gone afterwards. */
+int lk_sys_remove_tree_once(const char *path, lk_remove_pass *pass, lk_error *err);
+void lk_remove_pass_free(lk_remove_pass *pass);
+
+int lk_sys_rename(const char *from, const char *to, lk_error *err);
+int lk_sys_mkdir(const char *path, lk_error *err); /* LK_OK if it exists already */
+/* Windows: MoveFileEx(MOVEFILE_DELAY_UNTIL_REBOOT) over the tree; needs elevation. */
+int lk_sys_remove_on_reboot(const char *path, lk_error *err);
+
+/* Guard rails. */
+int lk_sys_is_fs_root(const char *abspath);     /* "/", "C:\\", "\\\\server\\share\\" */
+int lk_sys_is_system_dir(const char *abspath);  /* /usr, /etc, C:\Windows ... and their parents */
+char *lk_sys_home_dir(void);                    /* caller frees; NULL when unknown */
+
+/* Chromium's profile lock: the SingletonLock symlink ("host-pid") on POSIX or
+ * the `lockfile` opened exclusively on Windows. */
+typedef struct lk_lock_info {
+    char *file;     /* full path of the lock file */
+    long owner_pid; /* 0 when unknown */
+    char *host;     /* SingletonLock's host part, NULL otherwise */
+    int held;       /* 1 when the OS says the lock is held (Windows lockfile not openable) */
+} lk_lock_info;
+/* Fills up to `max` locks found in `profile`. */
+size_t lk_sys_profile_locks(const char *profile, lk_lock_info *out, size_t max);
+void lk_lock_info_clear(lk_lock_info *lock);
+char *lk_sys_hostname(void);
+
+/* ---- time --------------------------------------------------------------- */
+
+int64_t lk_sys_now_ms(void);  /* monotonic */
+int64_t lk_sys_wall_ms(void); /* Unix epoch */
+void lk_sys_sleep_ms(int ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
