@@ -1,0 +1,54 @@
+/* A process that holds things, the way a browser or a bot does:
+ *   hold_helper [--open FILE]... [--cwd DIR] [--map FILE] [--ignore-term] --ready MARKER
+ * It writes MARKER once everything is held, then waits to be ended. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int die(const char *what, const char *arg)
+{
+    fprintf(stderr, "hold_helper: %s %s: ", what, arg);
+    perror(NULL);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *ready = NULL;
+    int i;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--open") == 0 && i + 1 < argc) {
+            if (open(argv[++i], O_RDWR | O_CREAT, 0644) < 0)
+                return die("open", argv[i]);
+        } else if (strcmp(argv[i], "--cwd") == 0 && i + 1 < argc) {
+            if (chdir(argv[++i]) != 0)
+                return die("chdir", argv[i]);
+        } else if (strcmp(argv[i], "--map") == 0 && i + 1 < argc) {
+            int fd = open(argv[++i], O_RDWR | O_CREAT, 0644);
+            if (fd < 0 || ftruncate(fd, 4096) != 0 ||
+                mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+                return die("map", argv[i]);
+            close(fd); /* only the mapping holds it now */
+        } else if (strcmp(argv[i], "--ignore-term") == 0) {
+            signal(SIGTERM, SIG_IGN);
+        } else if (strcmp(argv[i], "--ready") == 0 && i + 1 < argc) {
+            ready = argv[++i];
+        } else {
+            fprintf(stderr, "hold_helper: bad argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (ready) {
+        int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+            return die("ready", ready);
+        close(fd);
+    }
+    for (;;)
+        pause();
+}

@@ -1,0 +1,59 @@
+# Shared by the integration scripts: checks that count, helpers that clean up.
+# Usage: source lib.sh; the caller sets CTL (latchkeyctl) and HELPER (hold_helper).
+set -u
+passed=0
+failed=0
+pids=()
+mounts=()
+WORK=$(mktemp -d /tmp/latchkey-test.XXXXXX)
+
+cleanup_all() {
+    local m p
+    for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup_all EXIT
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+check() { # check "description" command...
+    local what=$1; shift
+    if "$@"; then ok "$what"; else bad "$what"; fi
+}
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
+# A folder that looks like a Chromium profile.
+make_profile() {
+    mkdir -p "$1/Default"
+    echo '{}' > "$1/Local State"
+    echo cookies > "$1/Default/Cookies"
+}
+
+# start_helper ARGS...: starts hold_helper, waits until it holds everything,
+# prints its pid.
+start_helper() {
+    local marker="$WORK/ready.$RANDOM$RANDOM" i
+    "$HELPER" "$@" --ready "$marker" >/dev/null 2>&1 &
+    local pid=$!
+    pids+=("$pid")
+    for i in $(seq 1 500); do
+        [ -e "$marker" ] && { echo "$pid"; return 0; }
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.01
+    done
+    echo "hold_helper did not get ready: $*" >&2
+    return 1
+}
+
+alive() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
+
+# Waits up to 5 s for a process to be gone (reaped or zombie).
+gone() {
+    local i
+    for i in $(seq 1 500); do alive "$1" || return 0; sleep 0.01; done
+    return 1
+}
