@@ -237,8 +237,28 @@ static char *summary(const lk_cleanup *c)
     return lk_strdup(buf);
 }
 
+static int cleanup(const char *folder, const lk_cleanup_opts *opts, lk_cleanup **out,
+                   lk_error *err);
+
 int lk_doctor_cleanup(const char *folder, const lk_cleanup_opts *opts, lk_cleanup **out,
                       lk_error *err)
+{
+    lk_error local;
+    int rc;
+    lk_error_clear(&local);
+    rc = cleanup(folder, opts, out, &local);
+    /* A refusal's report carries the reason, for the JSON reader too. */
+    if (*out && (*out)->result == LK_RESULT_REFUSED && local.msg[0]) {
+        free((*out)->message);
+        (*out)->message = lk_strdup(local.msg);
+    }
+    if (err)
+        *err = local;
+    return rc;
+}
+
+static int cleanup(const char *folder, const lk_cleanup_opts *opts, lk_cleanup **out,
+                   lk_error *err)
 {
     static const lk_cleanup_opts defaults = {0, 0, NULL, NULL};
     int64_t start = lk_sys_now_ms();

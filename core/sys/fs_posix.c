@@ -62,10 +62,11 @@ lk_ftype lk_sys_ftype(const char *path)
     return LK_FT_OTHER;
 }
 
+/* Failures that can pass: a dying process still writing (ENOTEMPTY), a busy
+ * mount. Permission errors on POSIX do not pass by waiting. */
 static int retryable(int e)
 {
-    return e == EBUSY || e == EPERM || e == EACCES || e == ENOTEMPTY || e == ETXTBSY ||
-           e == EEXIST;
+    return e == EBUSY || e == ENOTEMPTY || e == ETXTBSY || e == EEXIST;
 }
 
 static void note_left(lk_remove_pass *pass, size_t *cap, const char *dir, const char *name, int e)

@@ -63,10 +63,10 @@ check "human output says already clean" test $? -eq 0
 # Guard rails: exit 2, nothing touched.
 refused() { # refused PATH [options...]
     local before after
-    before=$(ls -la "$1" 2>/dev/null | md5sum)
+    before=$(ls -A "$1" 2>/dev/null | md5sum)
     "$CTL" cleanup "$@" --json > "$WORK/refused.json" 2> "$WORK/refused.err"
     local rc=$?
-    after=$(ls -la "$1" 2>/dev/null | md5sum)
+    after=$(ls -A "$1" 2>/dev/null | md5sum)
     [ $rc -eq 2 ] && [ "$before" = "$after" ] && [ -s "$WORK/refused.err" ] &&
         [ "$(jq -r .result "$WORK/refused.json")" = refused ]
 }

@@ -1,6 +1,9 @@
 /* A process that holds things, the way a browser or a bot does:
- *   hold_helper [--open FILE]... [--cwd DIR] [--map FILE] [--ignore-term] --ready MARKER
- * It writes MARKER once everything is held, then waits to be ended. */
+ *   hold_helper [--open FILE]... [--cwd DIR] [--map FILE] [--ignore-term]
+ *               [--user-data-dir=DIR] --ready MARKER
+ * It writes MARKER once everything is held, then waits to be ended.
+ * --user-data-dir is accepted and ignored: it makes the helper look like a
+ * Chromium of that profile on its command line. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -34,6 +37,8 @@ int main(int argc, char **argv)
                 mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
                 return die("map", argv[i]);
             close(fd); /* only the mapping holds it now */
+        } else if (strncmp(argv[i], "--user-data-dir=", 16) == 0) {
+            continue;
         } else if (strcmp(argv[i], "--ignore-term") == 0) {
             signal(SIGTERM, SIG_IGN);
         } else if (strcmp(argv[i], "--ready") == 0 && i + 1 < argc) {

@@ -61,4 +61,35 @@ check "unknown option: exit 2" test $? -eq 2
 check "human output lists the helper pid" grep -q "pid $h" "$WORK/human"
 check "human output shows how" grep -q "mapping" "$WORK/human"
 check "helper still alive after holders (read-only command)" alive "$h"
+
+# Seen from an unprivileged user: what it cannot look into is reported as
+# uninspectable, never dropped; another user's Chromium is listed but spared.
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+    U="$WORK/pub/session-u"
+    mkdir -p "$U"; make_profile "$U"
+    chmod 755 "$WORK" "$WORK/pub"; chmod -R a+rX "$U"
+    cp "$CTL" "$WORK/ctl"; chmod 755 "$WORK/ctl"
+    hu=$(start_helper --open "$U/Default/Cookies")
+    hc=$(start_helper --user-data-dir="$U")
+    as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+    as_nobody "$WORK/ctl" holders "$U" --json > "$WORK/nobody.json" 2>"$WORK/nobody.err"
+    check "unprivileged holders exits 0" test $? -eq 0
+    check "root's helper is listed as uninspectable with the reason" test \
+        "$(jq -r --argjson p "$hu" '.uninspectable[] | select(.pid == $p) | .reason' "$WORK/nobody.json")" = \
+        "permission denied (run as root to see it)"
+    check "root's Chromium of this profile is listed" test \
+        "$(jq -r --argjson p "$hc" '.holders[] | select(.pid == $p) | "\(.kind) \(.killable)"' "$WORK/nobody.json")" = \
+        "chromium-browser false"
+    check "and spared because it belongs to root" \
+        jq -e --argjson p "$hc" '.holders[] | select(.pid == $p) | .why_not | test("user root")' "$WORK/nobody.json"
+    as_nobody "$WORK/ctl" holders "$U" > "$WORK/nobody.txt"
+    check "human output says processes could not be inspected" grep -q "could not be inspected" "$WORK/nobody.txt"
+    as_nobody "$WORK/ctl" cleanup "$U" --json --timeout 3 > "$WORK/nobody-clean.json"
+    check "unprivileged cleanup leaves root's processes alone" test \
+        "$(jq --argjson p "$hc" '[.spared[] | select(.pid == $p)] | length' "$WORK/nobody-clean.json")" = 1
+    check "root's Chromium still runs" alive "$hc"
+    check "root's holder still runs" alive "$hu"
+else
+    bad "the unprivileged-view test needs root and the user nobody (CI runs as root)"
+fi
 finish

@@ -1,4 +1,5 @@
 /* PID + start time name a process; a PID alone is never trusted. */
+#define _GNU_SOURCE
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
