@@ -285,6 +285,40 @@ static void fill_locks(const lk_snapshot *snap, const lk_target *t, lk_holders *
     free(host);
 }
 
+int lk_doctor_profile_procs(const lk_snapshot *snap, const char *folder, long **pids, size_t *n,
+                            long *browser, lk_error *err)
+{
+    lk_target t;
+    char *mark;
+    size_t i;
+    int rc;
+    *pids = NULL;
+    *n = 0;
+    *browser = 0;
+    if ((rc = lk__target_init(&t, folder, snap->case_insensitive_paths, err)) != LK_OK)
+        return rc;
+    mark = calloc(snap->nprocs + 1, 1);
+    *pids = calloc(snap->nprocs + 1, sizeof **pids);
+    if (!mark || !*pids) {
+        free(mark);
+        free(*pids);
+        *pids = NULL;
+        lk__target_free(&t);
+        return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
+    }
+    mark_chromium(snap, &t, mark);
+    for (i = 0; i < snap->nprocs; i++) {
+        if (!mark[i])
+            continue;
+        (*pids)[(*n)++] = snap->procs[i].pid;
+        if (mark[i] == 1 && !is_chromium_child_flagged(&snap->procs[i]))
+            *browser = snap->procs[i].pid;
+    }
+    free(mark);
+    lk__target_free(&t);
+    return LK_OK;
+}
+
 int lk__target_init(lk_target *t, const char *folder, int win, lk_error *err)
 {
     int rc;

@@ -240,3 +240,24 @@ int lk_sys_proc_same(long pid, uint64_t start_id)
     close(dirfd);
     return same;
 }
+
+int64_t lk_sys_proc_rss(long pid)
+{
+    char path[64], buf[256];
+    int fd;
+    ssize_t n;
+    long long pages;
+    snprintf(path, sizeof path, "/proc/%ld/statm", pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* "size resident shared ...", in pages */
+    if (sscanf(buf, "%*s %lld", &pages) != 1)
+        return -1;
+    return (int64_t)pages * sysconf(_SC_PAGESIZE);
+}

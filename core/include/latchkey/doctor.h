@@ -61,6 +61,12 @@ int lk_doctor_holders(const lk_snapshot *snap, const char *folder, lk_holders **
                       lk_error *err);
 void lk_holders_free(lk_holders *h);
 
+/* The processes running Chromium on `folder` (by --user-data-dir) and their
+ * descendants, from any snapshot (LK_SNAP_PROCS is enough). *pids is
+ * allocated (free it); *browser gets the browser process, 0 when none. */
+int lk_doctor_profile_procs(const lk_snapshot *snap, const char *folder, long **pids, size_t *n,
+                            long *browser, lk_error *err);
+
 /* The profile a process runs as Chromium for (--user-data-dir), or NULL. */
 char *lk_doctor_proc_profile(const lk_proc *proc);
 

@@ -115,6 +115,8 @@ size_t lk_sys_proc_wait(const long *pids, const uint64_t *start_ids, size_t n, i
                         int *alive);
 
 long lk_sys_self_pid(void);
+/* Resident memory of a process in bytes, -1 when unknown. */
+int64_t lk_sys_proc_rss(long pid);
 
 /* ---- files -------------------------------------------------------------- */
 
@@ -173,6 +175,30 @@ typedef struct lk_lock_info {
 size_t lk_sys_profile_locks(const char *profile, lk_lock_info *out, size_t max);
 void lk_lock_info_clear(lk_lock_info *lock);
 char *lk_sys_hostname(void);
+
+/* ---- a process tree we own ---------------------------------------------- */
+
+typedef struct lk_child lk_child;
+
+/* Starts argv[0] (argv NULL-terminated, UTF-8) so that its whole tree is
+ * ours: POSIX puts it in a new process group and, on Linux, asks the kernel
+ * to SIGKILL it when the spawning thread dies (PR_SET_PDEATHSIG: spawn from a
+ * thread that lives as long as the child should); Windows starts it
+ * suspended, assigns it to a job object with KILL_ON_JOB_CLOSE, then resumes
+ * it, so nothing it starts escapes. Output goes to log_path (appended) or to
+ * the null device. */
+int lk_sys_spawn(const char *const *argv, const char *log_path, lk_child **out, lk_error *err);
+long lk_child_pid(const lk_child *c);
+uint64_t lk_child_start_id(const lk_child *c);
+/* Waits for the main process to exit (and reaps it); 1 when it has, 0 at the deadline. */
+int lk_child_wait(lk_child *c, int64_t deadline_ms);
+/* Signals every process of the tree: graceful (SIGTERM to the group) or
+ * forced (SIGKILL to the group / TerminateJobObject). */
+int lk_child_end_tree(lk_child *c, int force, lk_error *err);
+/* Number of processes of the tree still running (0 when all are gone). */
+int lk_child_tree_count(lk_child *c);
+/* Frees the handle; on Windows closing the job ends whatever is left. */
+void lk_child_free(lk_child *c);
 
 /* ---- time --------------------------------------------------------------- */
 

@@ -1,0 +1,286 @@
+/* One thread per session keeps it alive: launch or attach, follow, heal.
+ * Backoff 0.5 s doubling to 30 s with jitter; after max_restarts failures in
+ * a row the session is `failed` with the last error. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "latchkey/doctor.h"
+#include "session/session_private.h"
+#include "util/strv.h"
+
+#define BACKOFF_MAX_MS 30000
+#define STABLE_MS 60000 /* up this long without trouble: the failure count starts over */
+#define HEALTH_MS 2000
+
+static int stopping(lk_session *s)
+{
+    int stop;
+    pthread_mutex_lock(&s->mu);
+    stop = s->stop_requested;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+/* Sleeps up to ms, waking at once on stop. */
+static void nap(lk_session *s, int ms)
+{
+    int64_t deadline = lk_sys_now_ms() + ms;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop_requested) {
+        int64_t now = lk_sys_now_ms(), wall;
+        struct timespec ts;
+        if (now >= deadline)
+            break;
+        wall = lk_sys_wall_ms() + (deadline - now);
+        ts.tv_sec = (time_t)(wall / 1000);
+        ts.tv_nsec = (long)(wall % 1000) * 1000000L;
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void drop_connection(lk_session *s)
+{
+    lk_cdp *c;
+    pthread_mutex_lock(&s->mu);
+    c = s->cdp;
+    s->cdp = NULL;
+    free(s->target_sid);
+    s->target_sid = NULL;
+    s->world_ctx = 0;
+    pthread_mutex_unlock(&s->mu);
+    if (c)
+        lk_cdp_close(c);
+}
+
+static void end_browser(lk_session *s, int timeout_ms)
+{
+    if (!s->browser)
+        return;
+    lk_browser_stop(s->browser, timeout_ms, NULL);
+    lk_browser_free(s->browser);
+    pthread_mutex_lock(&s->mu);
+    s->browser = NULL;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int connect_to(lk_session *s, const char *ws_url, lk_error *err)
+{
+    lk_cdp_handlers h = {lk__page_on_event, lk__page_on_closed, s};
+    lk_cdp *c = NULL;
+    int rc;
+    pthread_mutex_lock(&s->mu);
+    s->closed = s->crashed = s->detached = 0;
+    pthread_mutex_unlock(&s->mu);
+    rc = lk_cdp_connect(s->loop, ws_url, &h, 5000, &c, err);
+    if (rc != LK_OK)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    s->cdp = c;
+    pthread_mutex_unlock(&s->mu);
+    return LK_OK;
+}
+
+/* The endpoint of a browser already running the profile, if any. */
+static int find_endpoint(lk_session *s, lk_cdp_endpoint *ep, lk_error *err)
+{
+    int rc;
+    memset(ep, 0, sizeof *ep);
+    rc = lk_cdp_endpoint_from_profile(s->profile, ep, err);
+    if (rc != LK_OK)
+        return rc;
+    /* DevToolsActivePort outlives a killed browser: ask the port itself. */
+    {
+        lk_cdp_endpoint probed;
+        memset(&probed, 0, sizeof probed);
+        rc = lk_cdp_endpoint_probe(ep->port, 2000, &probed, err);
+        if (rc != LK_OK) {
+            lk_cdp_endpoint_clear(ep);
+            return rc;
+        }
+        lk_cdp_endpoint_clear(ep);
+        *ep = probed;
+    }
+    return LK_OK;
+}
+
+static int start_owned(lk_session *s, lk_error *err)
+{
+    lk_browser_opts bo;
+    lk_browser *b = NULL;
+    int rc;
+    memset(&bo, 0, sizeof bo);
+    bo.exe = s->chromium;
+    bo.profile = s->profile;
+    bo.headed = s->headed;
+    lk__session_set_state(s, LK_STATE_STARTING, "starting the browser");
+    rc = lk_browser_launch(&bo, &b, err);
+    if (rc != LK_OK)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    s->browser = b;
+    s->info.browser_pid = b->pid;
+    pthread_mutex_unlock(&s->mu);
+    rc = connect_to(s, b->ws_url, err);
+    if (rc == LK_OK)
+        rc = lk__page_setup_owned(s, err);
+    return rc;
+}
+
+static int start_attached(lk_session *s, lk_error *err)
+{
+    lk_cdp_endpoint ep;
+    int rc;
+    lk__session_set_state(s, LK_STATE_STARTING, "attaching to the running browser");
+    rc = find_endpoint(s, &ep, err);
+    if (rc != LK_OK)
+        return rc;
+    rc = connect_to(s, ep.ws_url, err);
+    lk_cdp_endpoint_clear(&ep);
+    if (rc == LK_OK)
+        rc = lk__page_setup_attached(s, err);
+    return rc;
+}
+
+/* Follows the page until the connection is lost or a stop is asked.
+ * Returns LK_OK on stop, an error when the session needs healing. */
+static int follow(lk_session *s, int *failures, lk_error *err)
+{
+    int64_t up_since = lk_sys_now_ms(), next_health = 0;
+    int poll_ms = s->attached_mode ? s->attach_poll_ms : HEALTH_MS;
+    for (;;) {
+        int closed, crashed, detached, canvas, version, take_over, stop;
+        int64_t now = lk_sys_now_ms();
+        if (now >= next_health) {
+            lk__session_refresh_health(s);
+            next_health = now + HEALTH_MS;
+        }
+        if (*failures && now - up_since > STABLE_MS)
+            *failures = 0;
+        pthread_mutex_lock(&s->mu);
+        if (!(s->stop_requested || s->closed || s->crashed || s->detached || s->want_canvas ||
+              s->want_version || s->take_over)) {
+            int64_t wall = lk_sys_wall_ms() + poll_ms;
+            struct timespec ts;
+            ts.tv_sec = (time_t)(wall / 1000);
+            ts.tv_nsec = (long)(wall % 1000) * 1000000L;
+            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        }
+        stop = s->stop_requested;
+        closed = s->closed;
+        crashed = s->crashed;
+        detached = s->detached;
+        canvas = s->want_canvas;
+        version = s->want_version;
+        take_over = s->take_over;
+        s->crashed = 0;
+        pthread_mutex_unlock(&s->mu);
+
+        if (stop)
+            return LK_OK;
+        if (closed)
+            return lk_error_set(err, LK_EIO, 0, "%s", s->info.last_error);
+        if (detached)
+            return lk_error_set(err, LK_EIO, 0, "the page was closed");
+        if (crashed) {
+            /* The renderer died; the browser lives: load the page again. */
+            pthread_mutex_lock(&s->mu);
+            s->info.restarts++;
+            snprintf(s->info.last_error, sizeof s->info.last_error, "the page crashed");
+            pthread_mutex_unlock(&s->mu);
+            if (s->attached_mode)
+                return lk_error_set(err, LK_EIO, 0, "the bot's page crashed");
+            if (lk_cdp_call(s->cdp, s->target_sid, "Page.reload", NULL, 10000, NULL, err) != LK_OK)
+                return LK_EIO;
+            lk__session_set_state(s, LK_STATE_LOADING, "reloading after a crash");
+        }
+        if (canvas)
+            lk__page_capture_canvas(s, NULL);
+        if (version)
+            lk__page_read_version(s);
+        if (take_over) {
+            lk_error e;
+            int rc = lk__page_take_over(s, &e);
+            pthread_mutex_lock(&s->mu);
+            s->take_over = 0;
+            s->take_over_done = 1;
+            s->take_over_rc = rc;
+            pthread_cond_broadcast(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+        }
+        if (s->attached_mode && lk__page_poll_attached(s, err) != LK_OK && !lk_cdp_is_open(s->cdp))
+            return LK_EIO;
+    }
+}
+
+/* Attach mode after the bot's browser went away: wait for it to come back. */
+static void await_endpoint(lk_session *s)
+{
+    lk__session_set_state(s, LK_STATE_STOPPED,
+                          "the browser is gone; watching the folder for it to come back");
+    while (!stopping(s)) {
+        lk_cdp_endpoint ep;
+        if (find_endpoint(s, &ep, NULL) == LK_OK) {
+            lk_cdp_endpoint_clear(&ep);
+            return;
+        }
+        nap(s, 1000);
+    }
+}
+
+static void teardown(lk_session *s)
+{
+    if (s->cdp && !s->attached_mode) {
+        /* Ask the browser to close itself: it flushes cookies and the profile. */
+        lk_cdp_call(s->cdp, NULL, "Browser.close", NULL, 2000, NULL, NULL);
+    } else if (s->cdp && s->target_sid) {
+        lk_cdp_call(s->cdp, NULL, "Target.detachFromTarget",
+                    json_pack("{s:s}", "sessionId", s->target_sid), 2000, NULL, NULL);
+    }
+    drop_connection(s);
+    end_browser(s, s->stop_timeout_ms > 0 ? s->stop_timeout_ms : 10000);
+    lk__session_set_state(s, LK_STATE_STOPPED, "stopped");
+}
+
+void *lk__session_supervise(void *arg)
+{
+    lk_session *s = arg;
+    int failures = 0, delay = s->backoff_ms;
+    while (!stopping(s)) {
+        lk_error e;
+        int rc;
+        lk_error_clear(&e);
+        rc = s->attached_mode ? start_attached(s, &e) : start_owned(s, &e);
+        if (rc == LK_OK)
+            rc = follow(s, &failures, &e);
+        if (stopping(s))
+            break;
+        pthread_mutex_lock(&s->mu);
+        snprintf(s->info.last_error, sizeof s->info.last_error, "%.250s", e.msg);
+        pthread_mutex_unlock(&s->mu);
+        drop_connection(s);
+        if (s->attached_mode) {
+            await_endpoint(s);
+            continue;
+        }
+        end_browser(s, 3000);
+        if (rc == LK_EBUSY || ++failures > s->max_restarts) {
+            /* Someone else runs the profile, or it keeps failing: stop trying. */
+            lk__session_set_state(s, LK_STATE_FAILED, e.msg[0] ? e.msg : "the browser keeps failing");
+            pthread_mutex_lock(&s->mu);
+            while (!s->stop_requested)
+                pthread_cond_wait(&s->cv, &s->mu);
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        lk__session_set_state(s, LK_STATE_CRASHED, e.msg[0] ? e.msg : "the browser went away");
+        pthread_mutex_lock(&s->mu);
+        s->info.restarts++;
+        pthread_mutex_unlock(&s->mu);
+        /* Jitter spreads the restarts of many sessions that failed together. */
+        nap(s, delay / 2 + rand() % (delay + 1));
+        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+    }
+    teardown(s);
+    return NULL;
+}
