@@ -10,6 +10,15 @@ void lk_cli_error(const lk_error *err, const char *hint)
         fprintf(stderr, "%s\n", hint);
 }
 
+char *lk_cli_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
 static int bad(const char *what, const char *arg)
 {
     fprintf(stderr, "latchkeyctl: %s '%s' (see latchkeyctl --help)\n", what, arg);
@@ -40,9 +49,29 @@ int lk_cli_parse(int argc, char **argv, const char *allowed, lk_cli_args *out)
             if (*end || end == argv[i] || v < 1 || v > 3600)
                 return bad("--timeout takes whole seconds from 1 to 3600, not", argv[i]);
             out->timeout_s = (int)v;
+        } else if (strcmp(a, "--headed") == 0 && strchr(allowed, 'h')) {
+            out->headed = 1;
+        } else if ((strcmp(a, "--png") == 0 && strchr(allowed, 'p')) ||
+                   (strcmp(a, "--site-url") == 0 && strchr(allowed, 's')) ||
+                   (strcmp(a, "--chromium") == 0 && strchr(allowed, 'c')) ||
+                   (strcmp(a, "--root") == 0 && strchr(allowed, 'R'))) {
+            const char *v;
+            if (i + 1 >= argc || !*argv[i + 1])
+                return bad("this option needs a value:", a);
+            v = argv[++i];
+            if (strcmp(a, "--png") == 0)
+                out->png = v;
+            else if (strcmp(a, "--site-url") == 0)
+                out->site_url = v;
+            else if (strcmp(a, "--chromium") == 0)
+                out->chromium = v;
+            else if (out->nroots < (int)(sizeof out->roots / sizeof *out->roots))
+                out->roots[out->nroots++] = v;
+            else
+                return bad("too many --root options at", v);
         } else if (a[0] == '-' && a[1] == '-') {
             return bad("unknown option", a);
-        } else if (!out->path) {
+        } else if (!out->path && !strchr(allowed, 'R')) {
             if (!*a)
                 return bad("empty path", a);
             out->path = a;
@@ -50,7 +79,7 @@ int lk_cli_parse(int argc, char **argv, const char *allowed, lk_cli_args *out)
             return bad("unexpected argument", a);
         }
     }
-    if (!out->path) {
+    if (!out->path && !strchr(allowed, 'o')) {
         fprintf(stderr, "latchkeyctl: %s needs a PATH (see latchkeyctl --help)\n", argv[0]);
         return LK_EXIT_USAGE;
     }

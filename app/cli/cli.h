@@ -15,15 +15,28 @@ typedef struct lk_cli_args {
     int any_folder;
     int on_reboot;
     int timeout_s; /* -1 when not given */
+    const char *png;
+    const char *site_url;
+    const char *chromium;
+    int headed;
+    const char *roots[16];
+    int nroots;
 } lk_cli_args;
 
 /* Parses PATH and the options a command allows (a string of option letters:
- * j json, d dry-run, t timeout, a any-folder, r on-reboot). Prints the error
+ * j json, d dry-run, t timeout, a any-folder, r on-reboot, p png, s site-url,
+ * c chromium, h headed, R root (repeatable), o PATH optional). Prints the error
  * and returns LK_EXIT_USAGE on bad input. */
 int lk_cli_parse(int argc, char **argv, const char *allowed, lk_cli_args *out);
 void lk_cli_error(const lk_error *err, const char *hint);
+char *lk_cli_strdup(const char *s);
 
 int lk_cmd_holders(int argc, char **argv);
 int lk_cmd_cleanup(int argc, char **argv);
+int lk_cmd_qr(int argc, char **argv);
+int lk_cmd_link(int argc, char **argv);
+int lk_cmd_status(int argc, char **argv);
+int lk_cmd_stop(int argc, char **argv);
+int lk_cmd_sessions(int argc, char **argv);
 
 #endif

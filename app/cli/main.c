@@ -16,9 +16,24 @@ static const char usage[] =
     "                           [--on-reboot]\n"
     "      Ends exactly those processes (gracefully, then by force), deletes PATH and\n"
     "      proves nothing holds it any more. --dry-run only prints the plan.\n"
+#ifdef LK_WITH_CDP
+    "  latchkeyctl qr PATH [--json] [--png FILE] [--timeout SECONDS] [--site-url URL]\n"
+    "                      [--chromium EXE]\n"
+    "      Prints the session's current QR code (attaching to its running browser, or\n"
+    "      starting one). Exit 3 when the session is already linked.\n"
+    "  latchkeyctl link PATH [--timeout SECONDS] [--headed] [--site-url URL] [--chromium EXE]\n"
+    "      Shows the QR code and follows it until the phone links the session.\n"
+    "  latchkeyctl status PATH [--json]\n"
+    "      The folder's state, its browser, the page and its health, and the holders.\n"
+    "  latchkeyctl stop PATH [--timeout SECONDS]\n"
+    "      Closes the browser running PATH (gracefully first). Idempotent.\n"
+    "  latchkeyctl sessions [--root DIR]... [--json]\n"
+    "      Finds sessions (whatsapp-web.js, wppconnect, Chromium profiles) and their state.\n"
+#endif
     "  latchkeyctl --help | --version\n"
     "\n"
-    "Exit status: 0 done, 1 something is left or failed, 2 refused or bad input.\n";
+    "Exit status: 0 done, 1 something is left or failed, 2 refused or bad input,\n"
+    "3 (qr) already linked.\n";
 
 static int cli_main(int argc, char **argv)
 {
@@ -39,6 +54,18 @@ static int cli_main(int argc, char **argv)
         return lk_cmd_holders(argc - 1, argv + 1);
     if (strcmp(argv[1], "cleanup") == 0)
         return lk_cmd_cleanup(argc - 1, argv + 1);
+#ifdef LK_WITH_CDP
+    if (strcmp(argv[1], "qr") == 0)
+        return lk_cmd_qr(argc - 1, argv + 1);
+    if (strcmp(argv[1], "link") == 0)
+        return lk_cmd_link(argc - 1, argv + 1);
+    if (strcmp(argv[1], "status") == 0)
+        return lk_cmd_status(argc - 1, argv + 1);
+    if (strcmp(argv[1], "stop") == 0)
+        return lk_cmd_stop(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sessions") == 0)
+        return lk_cmd_sessions(argc - 1, argv + 1);
+#endif
     fprintf(stderr, "latchkeyctl: unknown command '%s'\n\n%s", argv[1], usage);
     return LK_EXIT_USAGE;
 }

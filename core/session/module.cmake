@@ -6,6 +6,7 @@ list(APPEND LK_CORE_SOURCES
   session/health.c
   session/supervisor.c
   session/session.c
+  session/discover.c
 )
 
 # The default site profile and the page reader are built in, so a bare

@@ -322,3 +322,44 @@ size_t lk_sys_profile_locks(const char *profile, lk_lock_info *out, size_t max)
     out[0].host = lk_strdup(target);
     return 1;
 }
+
+int lk_sys_list_dir(const char *path, char ***names, size_t *n, lk_error *err)
+{
+    DIR *d = opendir(path);
+    struct dirent *de;
+    size_t cap = 0;
+    *names = NULL;
+    *n = 0;
+    if (!d)
+        return lk_error_set(err, errno == ENOENT ? LK_ENOENT : LK_EACCES, errno, "%s: %s", path,
+                            strerror(errno));
+    while ((de = readdir(d)) != NULL) {
+        char **slot;
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        slot = lk_push(names, n, &cap, sizeof *slot);
+        if (!slot)
+            break;
+        *slot = lk_strdup(de->d_name);
+    }
+    closedir(d);
+    return LK_OK;
+}
+
+char *lk_sys_data_dir(void)
+{
+    const char *xdg = getenv("XDG_DATA_HOME");
+    char *home, *dir;
+    if (xdg && xdg[0] == '/')
+        return lk_strdup(xdg);
+    home = lk_sys_home_dir();
+    if (!home)
+        return NULL;
+#if defined(__APPLE__)
+    dir = lk_path_join(home, "Library/Application Support", 0);
+#else
+    dir = lk_path_join(home, ".local/share", 0);
+#endif
+    free(home);
+    return dir;
+}

@@ -154,6 +154,10 @@ int lk_sys_remove_tree_once(const char *path, lk_remove_pass *pass, lk_error *er
 void lk_remove_pass_free(lk_remove_pass *pass);
 
 int lk_sys_rename(const char *from, const char *to, lk_error *err);
+/* The names in a folder, without "." and "..". *names is allocated. */
+int lk_sys_list_dir(const char *path, char ***names, size_t *n, lk_error *err);
+/* The user's data folder: $XDG_DATA_HOME or ~/.local/share; %LOCALAPPDATA% on Windows. */
+char *lk_sys_data_dir(void);
 int lk_sys_mkdir(const char *path, lk_error *err); /* LK_OK if it exists already */
 /* Windows: MoveFileEx(MOVEFILE_DELAY_UNTIL_REBOOT) over the tree; needs elevation. */
 int lk_sys_remove_on_reboot(const char *path, lk_error *err);

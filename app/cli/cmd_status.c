@@ -1,0 +1,341 @@
+/* latchkeyctl status | stop | sessions: what runs a session folder, and ending it. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "latchkey/discover.h"
+#include "latchkey/doctor.h"
+#include "latchkey/session.h"
+
+#define PAGE_WAIT_MS 3000
+
+static json_t *holders_array(const lk_holders *h)
+{
+    char *text = lk_holders_to_json(h);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    json_t *arr = o ? json_incref(json_object_get(o, "holders")) : json_array();
+    json_decref(o);
+    free(text);
+    return arr;
+}
+
+/* The DevTools endpoint of a browser running the profile, or port 0. */
+static void endpoint_of(const char *path, lk_cdp_endpoint *ep, int probe)
+{
+    lk_cdp_endpoint file;
+    memset(ep, 0, sizeof *ep);
+    memset(&file, 0, sizeof file);
+    if (lk_cdp_endpoint_from_profile(path, &file, NULL) != LK_OK)
+        return;
+    if (!probe) {
+        *ep = file;
+        return;
+    }
+    if (lk_cdp_endpoint_probe(file.port, 2000, ep, NULL) != LK_OK)
+        memset(ep, 0, sizeof *ep);
+    lk_cdp_endpoint_clear(&file);
+}
+
+/* Reads the page of a running browser (attach mode: read only). */
+static int read_page(const char *path, lk_session_info *info)
+{
+    lk_cdp_loop *loop = NULL;
+    lk_session *s = NULL;
+    lk_session_opts o;
+    int ok = 0;
+    memset(&o, 0, sizeof o);
+    if (lk_cdp_loop_start(&loop, NULL) != LK_OK)
+        return 0;
+    o.loop = loop;
+    o.profile = path;
+    o.mode = LK_MODE_ATTACH;
+    if (lk_session_start(&o, NULL, NULL, &s, NULL) == LK_OK) {
+        lk_session_wait(s,
+                        ~(LK_STATES(LK_STATE_STARTING) | LK_STATES(LK_STATE_STOPPED)),
+                        lk_sys_now_ms() + PAGE_WAIT_MS);
+        lk_session_get(s, info);
+        ok = 1;
+        lk_session_stop(s, 2000, NULL);
+        lk_session_free(s);
+    }
+    lk_cdp_loop_stop(loop);
+    return ok;
+}
+
+int lk_cmd_status(int argc, char **argv)
+{
+    lk_cli_args a;
+    lk_error err;
+    lk_snapshot *snap = NULL;
+    lk_holders *h = NULL;
+    lk_cdp_endpoint ep;
+    lk_session_info page;
+    int have_page = 0, rc = lk_cli_parse(argc, argv, "j", &a);
+    long *pids = NULL, browser = 0;
+    size_t npids = 0, i;
+    int64_t mem = 0;
+    lk_folder_state fs;
+    json_t *o, *b = json_null(), *pg = json_null(), *health = json_object();
+
+    if (rc != LK_EXIT_OK)
+        return rc;
+    lk_error_clear(&err);
+    memset(&page, 0, sizeof page);
+    memset(&ep, 0, sizeof ep);
+    if (lk_sys_ftype(a.path) != LK_FT_NONE && lk_sys_ftype(a.path) != LK_FT_DIR &&
+        lk_sys_ftype(a.path) != LK_FT_LINK) {
+        fprintf(stderr, "latchkeyctl: %s is not a folder\n", a.path);
+        return LK_EXIT_USAGE;
+    }
+    if (lk_sys_snapshot(&snap, LK_SNAP_HANDLES, &err) != LK_OK) {
+        lk_cli_error(&err, NULL);
+        return LK_EXIT_FAIL;
+    }
+    if (lk_sys_ftype(a.path) != LK_FT_NONE && lk_doctor_holders(snap, a.path, &h, &err) != LK_OK) {
+        lk_snapshot_free(snap);
+        lk_cli_error(&err, NULL);
+        return LK_EXIT_FAIL;
+    }
+    fs = lk_folder_state_of(h);
+    lk_doctor_profile_procs(snap, a.path, &pids, &npids, &browser, NULL);
+    for (i = 0; i < npids; i++) {
+        int64_t rss = lk_sys_proc_rss(pids[i]);
+        mem += rss > 0 ? rss : 0;
+    }
+    if (fs == LK_FOLDER_RUNNING) {
+        endpoint_of(a.path, &ep, 1);
+        if (ep.port)
+            have_page = read_page(a.path, &page);
+        b = json_pack("{s:I,s:b,s:s?}", "pid", (json_int_t)browser, "owned", 0, "endpoint",
+                      ep.ws_url);
+    }
+    if (have_page)
+        pg = json_pack("{s:s,s:s?,s:s?,s:i}", "state", lk_state_name(page.state), "qr", page.qr,
+                       "url", page.url, "rotations", page.rotations);
+    json_object_set_new(health, "processes", json_integer((json_int_t)npids));
+    json_object_set_new(health, "memory_bytes", json_integer(mem));
+    json_object_set_new(health, "rtt_ms", have_page && page.rtt_ms >= 0 ? json_integer(page.rtt_ms)
+                                                                        : json_null());
+    json_object_set_new(health, "version", have_page && page.version ? json_string(page.version)
+                                                                     : json_null());
+    json_object_set_new(health, "browser", ep.browser ? json_string(ep.browser) : json_null());
+
+    if (a.json) {
+        char *text;
+        o = json_object();
+        json_object_set_new(o, "path", json_string(h ? h->path : a.path));
+        json_object_set_new(o, "profile", json_string(lk_folder_state_name(fs)));
+        json_object_set_new(o, "browser", b);
+        json_object_set_new(o, "page", pg);
+        json_object_set_new(o, "health", health);
+        json_object_set_new(o, "holders", h ? holders_array(h) : json_array());
+        text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(o);
+    } else {
+        printf("%s: %s\n", h ? h->path : a.path, lk_folder_state_name(fs));
+        if (browser)
+            printf("  browser   pid %ld, %zu processes, %lld MB%s%s\n", browser, npids,
+                   (long long)(mem >> 20), ep.ws_url ? ", DevTools " : ", no DevTools endpoint",
+                   ep.ws_url ? ep.ws_url : "");
+        if (have_page) {
+            printf("  page      %s%s%s\n", lk_state_name(page.state), page.url ? "  " : "",
+                   page.url ? page.url : "");
+            if (page.qr)
+                printf("  qr        %s\n", page.qr);
+        }
+        if (h && fs == LK_FOLDER_LOCKED)
+            printf("  held by   %zu process%s (latchkeyctl holders %s)\n", h->nholders,
+                   h->nholders == 1 ? "" : "es", a.path);
+        if (fs == LK_FOLDER_STALE_LOCK)
+            printf("  a dead browser's lock is left; starting a browser will clear it\n");
+        json_decref(b);
+        json_decref(pg);
+        json_decref(health);
+    }
+    lk_session_info_clear(&page);
+    lk_cdp_endpoint_clear(&ep);
+    free(pids);
+    lk_holders_free(h);
+    lk_snapshot_free(snap);
+    return LK_EXIT_OK;
+}
+
+/* Ends the Chromium processes of the profile still alive: graceful, then forced. */
+static size_t end_profile(const char *path, int64_t deadline)
+{
+    lk_snapshot *snap = NULL;
+    long *pids = NULL, browser = 0;
+    uint64_t *ids;
+    int *alive;
+    size_t n = 0, i, left = 0;
+    if (lk_sys_snapshot(&snap, LK_SNAP_PROCS, NULL) != LK_OK)
+        return 1;
+    lk_doctor_profile_procs(snap, path, &pids, &n, &browser, NULL);
+    ids = calloc(n + 1, sizeof *ids);
+    alive = calloc(n + 1, sizeof *alive);
+    if (ids && alive) {
+        for (i = 0; i < n; i++)
+            ids[i] = lk_snapshot_find(snap, pids[i])->start_id;
+        /* First wait: Browser.close may already be taking them down. */
+        left = lk_sys_proc_wait(pids, ids, n, lk_sys_now_ms() + 1000 < deadline
+                                                  ? lk_sys_now_ms() + 1000
+                                                  : deadline,
+                                alive);
+        for (i = 0; left && i < n; i++)
+            if (alive[i] && pids[i] == browser)
+                lk_sys_proc_end(pids[i], ids[i], 0, NULL);
+        if (left)
+            left = lk_sys_proc_wait(pids, ids, n, deadline - (deadline - lk_sys_now_ms()) / 3,
+                                    alive);
+        for (i = 0; left && i < n; i++)
+            if (alive[i])
+                lk_sys_proc_end(pids[i], ids[i], 1, NULL);
+        if (left)
+            left = lk_sys_proc_wait(pids, ids, n, deadline, alive);
+    }
+    free(ids);
+    free(alive);
+    free(pids);
+    lk_snapshot_free(snap);
+    return left;
+}
+
+int lk_cmd_stop(int argc, char **argv)
+{
+    lk_cli_args a;
+    lk_snapshot *snap = NULL;
+    long *pids = NULL, browser = 0;
+    size_t n = 0, left;
+    int rc = lk_cli_parse(argc, argv, "jt", &a);
+    int64_t deadline;
+    lk_cdp_endpoint ep;
+    int closed = 0;
+
+    if (rc != LK_EXIT_OK)
+        return rc;
+    deadline = lk_sys_now_ms() + (a.timeout_s > 0 ? a.timeout_s : 10) * 1000LL;
+    if (lk_sys_snapshot(&snap, LK_SNAP_PROCS, NULL) == LK_OK)
+        lk_doctor_profile_procs(snap, a.path, &pids, &n, &browser, NULL);
+    lk_snapshot_free(snap);
+    free(pids);
+    if (n == 0) {
+        if (a.json)
+            printf("{\"path\": \"%s\", \"result\": \"not_running\"}\n", a.path);
+        else
+            printf("%s: not running, nothing to stop\n", a.path);
+        return LK_EXIT_OK;
+    }
+    endpoint_of(a.path, &ep, 1);
+    if (ep.ws_url) {
+        /* Ask the browser to close: it flushes cookies and the profile first. */
+        lk_cdp_loop *loop = NULL;
+        lk_cdp *c = NULL;
+        lk_cdp_handlers hd = {NULL, NULL, NULL};
+        if (lk_cdp_loop_start(&loop, NULL) == LK_OK) {
+            if (lk_cdp_connect(loop, ep.ws_url, &hd, 3000, &c, NULL) == LK_OK) {
+                lk_cdp_call(c, NULL, "Browser.close", NULL, 2000, NULL, NULL);
+                closed = 1;
+                lk_cdp_close(c);
+            }
+            lk_cdp_loop_stop(loop);
+        }
+    }
+    lk_cdp_endpoint_clear(&ep);
+    left = end_profile(a.path, deadline);
+    {
+        json_t *o = json_pack("{s:s,s:s,s:I,s:b}", "path", a.path, "result",
+                              left ? "partial" : "stopped", "browser_pid", (json_int_t)browser,
+                              "browser_close", closed);
+        char *text = json_dumps(o, JSON_COMPACT);
+        if (a.json && text)
+            puts(text);
+        else if (left)
+            printf("%s: %zu process%s of the browser still running\n", a.path, left,
+                   left == 1 ? "" : "es");
+        else
+            printf("%s: stopped (browser pid %ld)\n", a.path, browser);
+        free(text);
+        json_decref(o);
+    }
+    return left ? LK_EXIT_FAIL : LK_EXIT_OK;
+}
+
+int lk_cmd_sessions(int argc, char **argv)
+{
+    lk_cli_args a;
+    lk_error err;
+    lk_found *found = NULL;
+    size_t n = 0, i;
+    lk_snapshot *snap = NULL;
+    char *def = NULL;
+    const char *roots[16];
+    size_t nroots;
+    json_t *arr = json_array();
+    int rc = lk_cli_parse(argc, argv, "jRo", &a);
+
+    if (rc != LK_EXIT_OK)
+        return rc;
+    lk_error_clear(&err);
+    for (nroots = 0; nroots < (size_t)a.nroots; nroots++)
+        roots[nroots] = a.roots[nroots];
+    if (nroots == 0) {
+        def = lk_default_session_root();
+        if (def)
+            roots[nroots++] = def;
+    }
+    if (lk_discover(roots, nroots, &found, &n, &err) != LK_OK ||
+        lk_sys_snapshot(&snap, LK_SNAP_HANDLES, &err) != LK_OK) {
+        lk_cli_error(&err, NULL);
+        free(def);
+        json_decref(arr);
+        return LK_EXIT_FAIL;
+    }
+    /* One snapshot for every session. */
+    for (i = 0; i < n; i++) {
+        lk_holders *h = NULL;
+        lk_folder_state fs = LK_FOLDER_MISSING;
+        long *pids = NULL, browser = 0;
+        size_t np = 0, held = 0, j;
+        lk_cdp_endpoint ep;
+        if (lk_doctor_holders(snap, found[i].path, &h, NULL) == LK_OK)
+            fs = lk_folder_state_of(h);
+        lk_doctor_profile_procs(snap, found[i].path, &pids, &np, &browser, NULL);
+        for (j = 0; h && j < h->nholders; j++)
+            held += h->holders[j].nheld > 0;
+        endpoint_of(found[i].path, &ep, 0);
+        if (a.json) {
+            json_array_append_new(
+                arr, json_pack("{s:s,s:s,s:s,s:o,s:o,s:I}", "path", found[i].path, "kind",
+                               found[i].kind, "profile", lk_folder_state_name(fs), "browser_pid",
+                               browser ? json_integer(browser) : json_null(), "endpoint",
+                               fs == LK_FOLDER_RUNNING && ep.ws_url ? json_string(ep.ws_url)
+                                                                    : json_null(),
+                               "holders", (json_int_t)held));
+        } else {
+            printf("%-10s %-13s %s", lk_folder_state_name(fs), found[i].kind, found[i].path);
+            if (browser)
+                printf("  (browser pid %ld)", browser);
+            putchar('\n');
+        }
+        lk_cdp_endpoint_clear(&ep);
+        free(pids);
+        lk_holders_free(h);
+    }
+    if (a.json) {
+        char *text = json_dumps(arr, JSON_INDENT(2));
+        if (text)
+            puts(text);
+        free(text);
+    } else if (n == 0) {
+        printf("no sessions under %s\n", nroots ? roots[0] : "(no root)");
+    }
+    json_decref(arr);
+    lk_found_free(found, n);
+    lk_snapshot_free(snap);
+    free(def);
+    return LK_EXIT_OK;
+}
