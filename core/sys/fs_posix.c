@@ -262,7 +262,9 @@ int lk_sys_is_system_dir(const char *abspath)
     /* These themselves (not what lies under them). */
     static const char *const exact[] = {"/",       "/home", "/root", "/tmp", "/var", "/var/tmp",
                                         "/var/lib", "/opt",  "/srv",  "/mnt", "/media", "/run",
-                                        "/Users",  "/Volumes", "/private", "/private/tmp"};
+                                        "/Users",  "/Volumes", "/private", "/private/tmp",
+                                        "/private/var", "/private/var/folders",
+                                        "/private/var/tmp"};
     size_t i;
     for (i = 0; i < sizeof whole / sizeof *whole; i++)
         if (lk_path_within(whole[i], abspath, 0))

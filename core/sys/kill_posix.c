@@ -74,12 +74,12 @@ size_t lk_sys_proc_wait(const long *pids, const uint64_t *start_ids, size_t n, i
 
     for (i = 0; i < n; i++) {
         alive[i] = lk_sys_proc_same(pids[i], start_ids[i]);
-        if (fds)
-            fds[i].fd = alive[i] ? pidfd_open_(pids[i]) : -1;
-        if (fds)
-            fds[i].events = POLLIN;
+        if (!fds)
+            continue; /* out of memory: fall back to polling below */
+        fds[i].events = POLLIN;
+        fds[i].fd = alive[i] ? pidfd_open_(pids[i]) : -1;
         /* Opened after the check: re-check so the fd pins the right process. */
-        if (fds && fds[i].fd >= 0 && !lk_sys_proc_same(pids[i], start_ids[i])) {
+        if (fds[i].fd >= 0 && !lk_sys_proc_same(pids[i], start_ids[i])) {
             close(fds[i].fd);
             fds[i].fd = -1;
             alive[i] = 0;
@@ -97,7 +97,7 @@ size_t lk_sys_proc_wait(const long *pids, const uint64_t *start_ids, size_t n, i
                 continue;
             }
             left++;
-            if (fds[i].fd < 0)
+            if (!fds || fds[i].fd < 0)
                 all_pinned = 0;
         }
         if (left == 0 || now >= deadline_ms)
@@ -111,7 +111,7 @@ size_t lk_sys_proc_wait(const long *pids, const uint64_t *start_ids, size_t n, i
                 }
             poll(fds, (nfds_t)n, (int)(deadline_ms - now));
         } else {
-            /* No pidfd (old kernel, macOS): back off gently. */
+            /* No pidfd (old kernel, macOS, no memory): back off gently. */
             int64_t rest = deadline_ms - now;
             lk_sys_sleep_ms((int)(rest < nap ? rest : nap));
             if (nap < 50)
