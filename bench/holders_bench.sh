@@ -11,7 +11,10 @@
 # Every tool is first checked to find exactly the 5 holders; then hyperfine
 # measures the three commands in one run and exports markdown.
 #
-# Usage: bench/holders_bench.sh [-r RUNS] [-w WARMUP] [-o OUTDIR]
+# Usage: bench/holders_bench.sh [-r RUNS] [-w WARMUP] [-o OUTDIR] [-p]
+#        -p: also profile latchkeyctl on the same set-up (strace -c, perf stat)
+#            into OUTDIR/holders_profile.txt
+#        -x CMD: also time "CMD TREE" (e.g. a prototype scanner) in the same run
 # Env:   LATCHKEYCTL=path/to/latchkeyctl (default build/default/app/cli/latchkeyctl)
 #        NFILES=2000 NIDLE=200 (sizes; the issue's target is stated for these)
 #
@@ -30,12 +33,16 @@ NIDLE=${NIDLE:-200}
 LATCHKEYCTL=${LATCHKEYCTL:-$repo/build/default/app/cli/latchkeyctl}
 HYPERFINE_TIMEOUT=${HYPERFINE_TIMEOUT:-900}
 
-while getopts "r:w:o:h" opt; do
+PROFILE=0
+EXTRA=
+while getopts "r:w:o:px:h" opt; do
     case $opt in
+    x) EXTRA=$OPTARG ;;
+    p) PROFILE=1 ;;
     r) RUNS=$OPTARG ;;
     w) WARMUP=$OPTARG ;;
     o) OUTDIR=$OPTARG ;;
-    *) sed -n '2,22p' "$0"; exit 2 ;;
+    *) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 2 ;;
     esac
 done
 
@@ -242,23 +249,73 @@ printf '%s\n' "$lk_out" >"$OUTDIR/holders_latchkeyctl.json"
 mapfile -t lk_pids < <(printf '%s' "$lk_out" | tr -d '\n' | sed 's/"uninspectable".*//' |
     grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$' | sort -u)
 check latchkeyctl "${lk_pids[@]}"
-nblind=$(printf '%s' "$lk_out" | tr -d '\n' | sed -n 's/.*"uninspectable": *\[\([^]]*\)\].*/\1/p' | grep -o '"pid"' | wc -l || true)
-[ "$nblind" -eq 0 ] || warn "latchkeyctl could not inspect $nblind processes"
+# Processes this user cannot look into (lsof prints "readlink: Permission denied"
+# for them): latchkeyctl must list them as "uninspectable", never drop them.
+mapfile -t lk_blind < <(printf '%s' "$lk_out" | tr -d '\n' | sed -n 's/.*"uninspectable": *\[\([^]]*\)\].*/\1/p' |
+    grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$' | sort -u)
+mapfile -t denied < <( (ls -l /proc/[0-9]*/cwd 2>&1 || true) | sed -n 's|.*/proc/\([0-9]*\)/cwd.*Permission denied.*|\1|p' | sort -u)
+printf '   %-12s lists %d processes as uninspectable; this user cannot read the links of %d\n' \
+    latchkeyctl "${#lk_blind[@]}" "${#denied[@]}"
+for p in "${denied[@]}"; do
+    [[ " ${lk_blind[*]} " == *" $p "* ]] ||
+        warn "latchkeyctl does not list pid $p ($(cat /proc/"$p"/comm 2>/dev/null)) as uninspectable, yet its fd/cwd/exe links cannot be read"
+done
 mapfile -t lsof_pids < <(lsof +D "$TREE" 2>/dev/null | awk 'NR > 1 { print $2 }' | sort -u)
 check "lsof +D" "${lsof_pids[@]}"
 mapfile -t fuser_pids < <("${FUSER_ARGS[@]}" fuser 2>/dev/null | tr -s ' \t' '\n' | grep -E '^[0-9]+$' | sort -u)
 check fuser "${fuser_pids[@]}"
 
+# What every tool has to wade through: all processes and their mappings.
+procs=(/proc/[0-9]*)
+nprocs=${#procs[@]}
+nchromium=$(pgrep -c -x chromium || true)
+nmaps=$( (cat /proc/[0-9]*/maps 2>/dev/null || true) | wc -l)
+say "system: $nprocs processes ($((NIDLE + 5)) of them ours, $nchromium foreign Chromium processes), $nmaps lines in /proc/*/maps, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
 # --- timing ------------------------------------------------------------------------
 say "hyperfine: $WARMUP warm-up + $RUNS runs of each"
 # -N: no intermediate shell (nothing to subtract); -i: lsof and fuser exit non-zero
 # on some harmless conditions (latchkeyctl's exit status was checked above).
+extra=()
+[ -z "$EXTRA" ] || extra=(-n "extra: $(basename "${EXTRA%% *}") TREE" "$EXTRA $TREE")
+# In the background + wait, so that a signal reaches our trap at once (bash defers
+# traps while a foreground command runs); `timeout` passes the TERM on to hyperfine.
 timeout "$HYPERFINE_TIMEOUT" hyperfine -N -i --warmup "$WARMUP" --runs "$RUNS" \
     --time-unit millisecond \
     --export-markdown "$OUTDIR/holders.md" --export-json "$OUTDIR/holders.json" \
     -n "latchkeyctl holders TREE --json" "$cmd_lk" \
     -n "lsof +D TREE" "$cmd_lsof" \
-    -n "fuser (all $npaths paths of TREE)" "$cmd_fuser"
+    -n "fuser (all $npaths paths of TREE)" "$cmd_fuser" "${extra[@]}" &
+pids+=($!)
+wait $!
+
+if ((PROFILE)); then
+    prof="$OUTDIR/holders_profile.txt"
+    say "profiling latchkeyctl into $prof"
+    set +e # (head closes its pipes early)
+    {
+        echo "# strace -c -f $cmd_lk"
+        strace -c -f "$LATCHKEYCTL" holders "$TREE" --json 2>&1 >/dev/null | head -n 25
+        echo
+        echo "# time spent inside syscalls (strace -T), by /proc file kind"
+        strace -f -T -e trace=openat,read,readlinkat,getdents64,close -o "$WORK/strace.T" \
+            "$LATCHKEYCTL" holders "$TREE" --json >/dev/null 2>&1 || true
+        awk '
+            function kind(path) { n = split(path, a, "/"); k = a[n]; if (path ~ /^\/proc\/[0-9]+$/ || (path ~ /^[0-9]+$/)) k = "<pid dir>"; return k }
+            /openat\(/ && /= [0-9]+ </ { match($0, /"[^"]*"/); f = substr($0, RSTART + 1, RLENGTH - 2); match($0, /= [0-9]+ </); fd = substr($0, RSTART + 2, RLENGTH - 4) + 0; name[fd] = kind(f); t = $NF; gsub(/[<>]/, "", t); T["open " name[fd]] += t; C["open " name[fd]]++; next }
+            /read\(/ { match($0, /read\([0-9]+/); fd = substr($0, RSTART + 5, RLENGTH - 5) + 0; t = $NF; gsub(/[<>]/, "", t); T["read " name[fd]] += t; C["read " name[fd]]++; next }
+            /readlinkat\(/ { match($0, /readlinkat\([0-9]+, "[^"]*"/); split(substr($0, RSTART, RLENGTH), b, "\""); k = (b[2] ~ /^[0-9]+$/) ? "fd/N" : b[2]; t = $NF; gsub(/[<>]/, "", t); T["readlink " k] += t; C["readlink " k]++; next }
+            /getdents64\(/ { t = $NF; gsub(/[<>]/, "", t); T["getdents64"] += t; C["getdents64"]++; next }
+            /close\(/ { t = $NF; gsub(/[<>]/, "", t); T["close"] += t; C["close"]++; next }
+            END { for (k in T) { tot += T[k] } printf "%8.1f ms total in these syscalls (strace inflates each call: compare shares, not totals)\n", tot * 1000; for (k in T) printf "%8.1f ms %5.1f%%  %6d calls  %s\n", T[k] * 1000, 100 * T[k] / tot, C[k], k | "sort -rn"; close("sort -rn") }
+        ' "$WORK/strace.T" | head -n 16
+        echo
+        echo "# perf stat -r 10 $cmd_lk"
+        perf stat -r 10 "$LATCHKEYCTL" holders "$TREE" --json 2>&1 >/dev/null | grep -v '^$' || echo "(perf not available)"
+    } >"$prof" 2>&1
+    set -e
+    cat "$prof"
+fi
 
 # --- summary -------------------------------------------------------------------------
 # hyperfine's markdown rows: | `name` | mean ± sd | min | max | relative |
@@ -276,4 +333,5 @@ printf '   %-34s %10s ± %s ms\n' "lsof +D TREE" "$lsof_mean" "$lsof_sd"
 printf '   %-34s %10s ± %s ms\n' "fuser (every path)" "$fu_mean" "$fu_sd"
 printf '   lsof +D / latchkeyctl = %sx  (target >= 5x: %s)\n' "$r_lsof" "$verdict_lsof"
 printf '   fuser   / latchkeyctl = %sx  (target >= 1x: %s)\n' "$r_fuser" "$verdict_fuser"
+printf '   load average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '   markdown: %s\n' "$OUTDIR/holders.md"

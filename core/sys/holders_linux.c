@@ -10,6 +10,13 @@
 #include "sys/linux_proc.h"
 #include "util/strv.h"
 
+typedef struct holds {
+    lk_snap_builder *b;
+    size_t idx;
+    int denied; /* something could not be read for lack of permission */
+    int other;  /* errno of another failure, 0 when none */
+} holds;
+
 static char *clean_path(const char *raw, size_t n)
 {
     /* The kernel marks unlinked files; they still hold their old place. */
@@ -18,28 +25,38 @@ static char *clean_path(const char *raw, size_t n)
     return strndup(raw, n);
 }
 
-static int add_link(lk_snap_builder *b, size_t idx, int dirfd, const char *name, lk_how how)
+static void failed(holds *h, int e)
+{
+    if (e == EACCES || e == EPERM)
+        h->denied = 1;
+    else if (e != ENOENT)
+        h->other = e; /* ENOENT: the fd was closed meanwhile; nothing held */
+}
+
+static void add_path(holds *h, const char *path, size_t n, lk_how how)
+{
+    if (path[0] == '/') /* not socket:[..], pipe:[..], anon_inode:.. */
+        lk__snap_open(h->b, h->idx, how, clean_path(path, n));
+}
+
+static void add_link(holds *h, int dirfd, const char *name, lk_how how)
 {
     char buf[4096 + 16];
     ssize_t n = readlinkat(dirfd, name, buf, sizeof buf - 1);
-    if (n <= 0)
-        return errno ? errno : EIO;
-    if (buf[0] != '/')
-        return 0; /* socket:[..], pipe:[..], anon_inode:.. */
-    return lk__snap_open(b, idx, how, clean_path(buf, (size_t)n)) == LK_OK ? 0 : ENOMEM;
+    if (n <= 0) {
+        failed(h, errno);
+        return;
+    }
+    add_path(h, buf, (size_t)n, how);
 }
 
-static void read_maps(lk_snap_builder *b, size_t idx, int dirfd)
+static void read_maps_text(holds *h, int fd)
 {
-    int fd = openat(dirfd, "maps", O_RDONLY | O_CLOEXEC);
-    FILE *f;
+    FILE *f = fdopen(dup(fd), "r");
     char line[4608];
     char last[4096] = "";
-    if (fd < 0)
-        return;
-    f = fdopen(fd, "r");
     if (!f) {
-        close(fd);
+        failed(h, errno);
         return;
     }
     while (fgets(line, sizeof line, f)) {
@@ -53,13 +70,38 @@ static void read_maps(lk_snap_builder *b, size_t idx, int dirfd)
         if (strcmp(path, last) == 0)
             continue;
         snprintf(last, sizeof last, "%s", path);
-        lk__snap_open(b, idx, LK_HOW_MAP, clean_path(path, n));
+        add_path(h, path, n, LK_HOW_MAP);
     }
+    if (ferror(f))
+        failed(h, errno);
     fclose(f);
+}
+
+static void read_maps(holds *h, int dirfd)
+{
+    int fd = openat(dirfd, "maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        failed(h, errno);
+        return;
+    }
+    /* Text beats PROCMAP_QUERY here: one read per page of VMAs against one
+     * ioctl per VMA, and the kernel writes each path once either way. */
+    read_maps_text(h, fd);
+    close(fd);
+}
+
+static const char *denied_reason(int partly)
+{
+    if (geteuid() == 0)
+        return partly ? "permission denied reading some of what it holds, even as root"
+                      : "permission denied, even as root";
+    return partly ? "permission denied reading some of what it holds (run as root to see it)"
+                  : "permission denied (run as root to see it)";
 }
 
 void lk__linux_read_holds(lk_snap_builder *b, size_t idx, int dirfd)
 {
+    holds h = {b, idx, 0, 0};
     const lk_proc *p = &b->snap->procs[idx];
     int fdir = openat(dirfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d;
@@ -68,7 +110,7 @@ void lk__linux_read_holds(lk_snap_builder *b, size_t idx, int dirfd)
     if (fdir < 0) {
         int e = errno;
         lk__snap_blind(b, p->pid, p->name,
-                       e == EACCES || e == EPERM ? "permission denied (run as root to see it)"
+                       e == EACCES || e == EPERM ? denied_reason(0)
                        : e == ENOENT             ? "exited during the scan"
                                                  : strerror(e));
         return;
@@ -82,12 +124,19 @@ void lk__linux_read_holds(lk_snap_builder *b, size_t idx, int dirfd)
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue;
-        errno = 0;
-        add_link(b, idx, fdir, de->d_name, LK_HOW_FILE);
+        add_link(&h, fdir, de->d_name, LK_HOW_FILE);
     }
     closedir(d);
-    add_link(b, idx, dirfd, "cwd", LK_HOW_CWD);
-    add_link(b, idx, dirfd, "root", LK_HOW_ROOT);
-    add_link(b, idx, dirfd, "exe", LK_HOW_EXE);
-    read_maps(b, idx, dirfd);
+    add_link(&h, dirfd, "cwd", LK_HOW_CWD);
+    add_link(&h, dirfd, "root", LK_HOW_ROOT);
+    if (p->exe)
+        lk__snap_open(b, idx, LK_HOW_EXE, lk_strdup(p->exe));
+    else
+        add_link(&h, dirfd, "exe", LK_HOW_EXE); /* records why it was unreadable */
+    read_maps(&h, dirfd);
+    /* Listing the fds is not enough: every link must have been readable. */
+    if (h.denied)
+        lk__snap_blind(b, p->pid, p->name, denied_reason(1));
+    else if (h.other && h.other != ESRCH)
+        lk__snap_blind(b, p->pid, p->name, strerror(h.other));
 }

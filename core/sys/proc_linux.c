@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,24 +116,46 @@ static void read_cmdline(int dirfd, lk_proc *p)
     p->cmdline = strndup(buf, (size_t)n);
 }
 
-static void read_user(int dirfd, lk_proc *p)
+/* uid -> account name, looked up once per scan (getpwuid_r reads /etc/passwd). */
+typedef struct user_cache {
+    uid_t uid[64];
+    char *name[64];
+    size_t n;
+} user_cache;
+
+static char *user_name(user_cache *c, uid_t uid)
 {
-    char buf[4096];
+    struct passwd pw, *res = NULL;
+    char pwbuf[1024], num[32];
+    size_t i;
+    char *name;
+    for (i = 0; i < c->n; i++)
+        if (c->uid[i] == uid)
+            return lk_strdup(c->name[i]);
+    if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res) {
+        name = lk_strdup(pw.pw_name);
+    } else {
+        snprintf(num, sizeof num, "%lu", (unsigned long)uid);
+        name = lk_strdup(num);
+    }
+    if (name && c->n < 64) {
+        c->uid[c->n] = uid;
+        c->name[c->n++] = lk_strdup(name);
+    }
+    return name;
+}
+
+static void read_user(int dirfd, lk_proc *p, user_cache *users)
+{
+    char buf[1024];
     char *line;
+    /* Uid is within the first lines of status. */
     if (read_at(dirfd, "status", buf, sizeof buf) <= 0)
         return;
     line = strstr(buf, "\nUid:");
     if (line) {
         uid_t uid = (uid_t)strtoul(line + 5, NULL, 10);
-        struct passwd pw, *res = NULL;
-        char pwbuf[1024];
-        if (getpwuid_r(uid, &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
-            p->user = lk_strdup(pw.pw_name);
-        else {
-            char num[32];
-            snprintf(num, sizeof num, "%lu", (unsigned long)uid);
-            p->user = lk_strdup(num);
-        }
+        p->user = user_name(users, uid);
         if (uid != geteuid())
             p->flags |= LK_PROC_OTHER_USER;
     }
@@ -148,76 +171,167 @@ static char *read_link_at(int dirfd, const char *name)
     return lk_strdup(buf);
 }
 
+/* One worker's share of the process walk. */
+typedef struct worker {
+    lk_snap_builder b;
+    const long *pids;
+    size_t npids;
+    unsigned what;
+    long long btime;
+    long hz;
+    int rc;
+    pthread_t thread;
+    int threaded;
+} worker;
+
+static void scan_one(worker *w, int procfd, long pid, user_cache *users)
+{
+    char name[32], comm[64];
+    int pfd;
+    long ppid = 0;
+    char state = '?';
+    unsigned long long ticks = 0;
+    lk_proc *p;
+    size_t idx;
+
+    snprintf(name, sizeof name, "%ld", pid);
+    pfd = openat(procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0)
+        return; /* exited between the listing and now: it holds nothing */
+    if (lk__linux_stat(pfd, &ppid, &state, &ticks, comm, sizeof comm) != 0) {
+        close(pfd);
+        return;
+    }
+    p = lk__snap_proc(&w->b);
+    if (!p) {
+        close(pfd);
+        w->rc = LK_ENOMEM;
+        return;
+    }
+    idx = w->b.snap->nprocs - 1;
+    p->pid = pid;
+    p->ppid = ppid;
+    p->name = lk_strdup(comm);
+    p->start_id = ticks;
+    p->start_ms = w->hz > 0 ? w->btime * 1000 + (long long)(ticks * 1000ULL / (unsigned long)w->hz) : 0;
+    if (state == 'Z')
+        p->flags |= LK_PROC_ZOMBIE;
+    /* pid 1 and the kernel's own threads (kthreadd and its children). */
+    if (pid == 1 || pid == 2 || ppid == 2)
+        p->flags |= LK_PROC_CRITICAL;
+    read_cmdline(pfd, p);
+    read_user(pfd, p, users);
+    p->exe = read_link_at(pfd, "exe");
+    if (p->exe) {
+        size_t n = strlen(p->exe);
+        if (n > 10 && strcmp(p->exe + n - 10, " (deleted)") == 0)
+            p->exe[n - 10] = '\0';
+    }
+    if ((w->what & LK_SNAP_HANDLES) && !(p->flags & LK_PROC_ZOMBIE))
+        lk__linux_read_holds(&w->b, idx, pfd);
+    close(pfd);
+}
+
+static void *scan(void *arg)
+{
+    worker *w = arg;
+    user_cache users;
+    size_t i;
+    int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    memset(&users, 0, sizeof users);
+    if (procfd < 0) {
+        w->rc = LK_EIO;
+        return NULL;
+    }
+    for (i = 0; i < w->npids && w->rc == LK_OK; i++)
+        scan_one(w, procfd, w->pids[i], &users);
+    for (i = 0; i < users.n; i++)
+        free(users.name[i]);
+    close(procfd);
+    return NULL;
+}
+
+static int list_pids(long **out, size_t *n, lk_error *err)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *de;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    if (!proc)
+        return lk_error_set(err, LK_EIO, errno, "cannot read /proc: %s", strerror(errno));
+    while ((de = readdir(proc)) != NULL) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10), *slot;
+        if (*end || pid <= 0)
+            continue;
+        slot = lk_push(out, n, &cap, sizeof *slot);
+        if (!slot) {
+            closedir(proc);
+            return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
+        }
+        *slot = pid;
+    }
+    closedir(proc);
+    return LK_OK;
+}
+
+#define MAX_WORKERS 4
+#define PIDS_PER_WORKER 64 /* below this a thread costs more than it saves */
+
 int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err)
 {
-    lk_snap_builder b;
-    DIR *proc;
-    struct dirent *de;
-    long long btime = boot_time_s();
-    long hz = sysconf(_SC_CLK_TCK);
+    worker w[MAX_WORKERS];
+    long *pids = NULL;
+    size_t npids = 0, nw, i, per;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int rc;
 
     *out = NULL;
-    if ((rc = lk__snap_begin(&b, err)) != LK_OK)
+    if ((rc = list_pids(&pids, &npids, err)) != LK_OK)
         return rc;
-    b.snap->elevated = geteuid() == 0;
-    proc = opendir("/proc");
-    if (!proc) {
-        lk_snapshot_free(b.snap);
-        return lk_error_set(err, LK_EIO, errno, "cannot read /proc: %s", strerror(errno));
+    /* The cost is the kernel writing /proc text: spread it over the CPUs. */
+    nw = (what & LK_SNAP_HANDLES) ? (size_t)(cpus > 0 ? cpus : 1) : 1;
+    if (nw > MAX_WORKERS)
+        nw = MAX_WORKERS;
+    while (nw > 1 && npids / nw < PIDS_PER_WORKER)
+        nw--;
+    per = (npids + nw - 1) / (nw ? nw : 1);
+    memset(w, 0, sizeof w);
+    for (i = 0; i < nw; i++) {
+        size_t from = i * per, to = from + per > npids ? npids : from + per;
+        if ((rc = lk__snap_begin(&w[i].b, err)) != LK_OK)
+            break;
+        w[i].pids = pids + from;
+        w[i].npids = to > from ? to - from : 0;
+        w[i].what = what;
+        w[i].btime = boot_time_s();
+        w[i].hz = sysconf(_SC_CLK_TCK);
     }
-    while ((de = readdir(proc)) != NULL) {
-        char *end;
-        long pid = strtol(de->d_name, &end, 10);
-        int pfd;
-        long ppid = 0;
-        char state = '?';
-        unsigned long long ticks = 0;
-        char comm[64];
-        lk_proc *p;
-        size_t idx;
-
-        if (*end || pid <= 0)
-            continue;
-        pfd = openat(dirfd(proc), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (pfd < 0)
-            continue; /* exited between readdir and open: it holds nothing now */
-        if (lk__linux_stat(pfd, &ppid, &state, &ticks, comm, sizeof comm) != 0) {
-            close(pfd);
-            continue;
+    if (rc == LK_OK) {
+        for (i = 1; i < nw; i++)
+            w[i].threaded = pthread_create(&w[i].thread, NULL, scan, &w[i]) == 0;
+        scan(&w[0]);
+        for (i = 1; i < nw; i++) {
+            if (w[i].threaded)
+                pthread_join(w[i].thread, NULL);
+            else
+                scan(&w[i]);
         }
-        p = lk__snap_proc(&b);
-        if (!p) {
-            close(pfd);
-            closedir(proc);
-            lk_snapshot_free(b.snap);
-            return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
-        }
-        idx = b.snap->nprocs - 1;
-        p->pid = pid;
-        p->ppid = ppid;
-        p->name = lk_strdup(comm);
-        p->start_id = ticks;
-        p->start_ms = hz > 0 ? btime * 1000 + (long long)(ticks * 1000ULL / (unsigned long)hz) : 0;
-        if (state == 'Z')
-            p->flags |= LK_PROC_ZOMBIE;
-        /* pid 1 and the kernel's own threads (kthreadd and its children). */
-        if (pid == 1 || pid == 2 || ppid == 2)
-            p->flags |= LK_PROC_CRITICAL;
-        read_cmdline(pfd, p);
-        read_user(pfd, p);
-        p->exe = read_link_at(pfd, "exe");
-        if (p->exe) {
-            size_t n = strlen(p->exe);
-            if (n > 10 && strcmp(p->exe + n - 10, " (deleted)") == 0)
-                p->exe[n - 10] = '\0';
-        }
-        if ((what & LK_SNAP_HANDLES) && !(p->flags & LK_PROC_ZOMBIE))
-            lk__linux_read_holds(&b, idx, pfd);
-        close(pfd);
+        for (i = 0; i < nw && rc == LK_OK; i++)
+            rc = w[i].rc;
+        for (i = 1; i < nw && rc == LK_OK; i++)
+            rc = lk__snap_merge(&w[0].b, &w[i].b);
     }
-    closedir(proc);
-    *out = b.snap;
+    free(pids);
+    if (rc != LK_OK) {
+        for (i = 0; i < nw; i++)
+            lk_snapshot_free(w[i].b.snap);
+        return lk_error_set(err, (lk_code)rc, 0, "cannot walk the processes: %s",
+                            lk_code_name((lk_code)rc));
+    }
+    w[0].b.snap->elevated = geteuid() == 0;
+    *out = w[0].b.snap;
     return LK_OK;
 }
 

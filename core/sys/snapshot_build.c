@@ -42,3 +42,45 @@ int lk__snap_blind(lk_snap_builder *b, long pid, const char *name, const char *r
     bl->reason = lk_strdup(reason);
     return LK_OK;
 }
+
+static int reserve(void *arr_ptr, size_t *cap, size_t need, size_t size)
+{
+    void **arr = (void **)arr_ptr;
+    void *grown;
+    if (need <= *cap)
+        return LK_OK;
+    grown = realloc(*arr, need * size);
+    if (!grown)
+        return LK_ENOMEM;
+    *arr = grown;
+    *cap = need;
+    return LK_OK;
+}
+
+int lk__snap_merge(lk_snap_builder *dst, lk_snap_builder *src)
+{
+    lk_snapshot *d = dst->snap, *s = src->snap;
+    size_t base = d->nprocs, i;
+    if (reserve(&d->procs, &dst->cap_procs, d->nprocs + s->nprocs, sizeof *d->procs) ||
+        reserve(&d->opens, &dst->cap_opens, d->nopens + s->nopens, sizeof *d->opens) ||
+        reserve(&d->blind, &dst->cap_blind, d->nblind + s->nblind, sizeof *d->blind)) {
+        lk_snapshot_free(s);
+        src->snap = NULL;
+        return LK_ENOMEM;
+    }
+    memcpy(d->procs + d->nprocs, s->procs, s->nprocs * sizeof *s->procs);
+    d->nprocs += s->nprocs;
+    for (i = 0; i < s->nopens; i++) {
+        d->opens[d->nopens] = s->opens[i];
+        d->opens[d->nopens++].proc += base;
+    }
+    memcpy(d->blind + d->nblind, s->blind, s->nblind * sizeof *s->blind);
+    d->nblind += s->nblind;
+    /* The pieces now belong to dst: free only the arrays. */
+    free(s->procs);
+    free(s->opens);
+    free(s->blind);
+    free(s);
+    src->snap = NULL;
+    return LK_OK;
+}

@@ -16,5 +16,7 @@ lk_proc *lk__snap_proc(lk_snap_builder *b);
 int lk__snap_open(lk_snap_builder *b, size_t proc, lk_how how, char *path);
 int lk__snap_blind(lk_snap_builder *b, long pid, const char *name, const char *reason);
 void lk_proc_clear(lk_proc *p);
+/* Moves everything from src into dst (process indices shifted) and frees src. */
+int lk__snap_merge(lk_snap_builder *dst, lk_snap_builder *src);
 
 #endif
