@@ -9,6 +9,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include <sddl.h>
 #include <shellapi.h>
 
 #include "sys/snapshot_build.h"
@@ -42,9 +43,8 @@ struct lk__proc_ctx {
 };
 
 static const char *const critical_names[] = {
-    "System",       "Secure System", "Registry",    "Memory Compression",
-    "smss.exe",     "csrss.exe",     "wininit.exe", "winlogon.exe",
-    "services.exe", "lsass.exe",     "lsaiso.exe",  NULL};
+    "System",      "Secure System", "Registry",     "Memory Compression", "smss.exe",   "csrss.exe",
+    "wininit.exe", "winlogon.exe",  "services.exe", "lsass.exe",          "lsaiso.exe", NULL};
 
 static BOOL CALLBACK collect_gui(HWND w, LPARAM lp)
 {
@@ -245,8 +245,7 @@ static wchar_t *cmdline_from_peb(DWORD pid)
     wchar_t *w = NULL;
     if (!h)
         return NULL;
-    if (NT_SUCCESS(NtQueryInformationProcess(h, ProcessBasicInformation, &pbi, sizeof pbi,
-                                             &ret)) &&
+    if (NT_SUCCESS(NtQueryInformationProcess(h, ProcessBasicInformation, &pbi, sizeof pbi, &ret)) &&
         pbi.PebBaseAddress &&
         ReadProcessMemory(h, (const char *)pbi.PebBaseAddress + LK_PEB_PARAMS_OFFSET, &params,
                           sizeof params, &rd) &&
@@ -317,6 +316,7 @@ int lk__proc_fill(lk__proc_ctx *c, lk_proc *p, DWORD pid, DWORD ppid, const wcha
     PSID sid;
     FILETIME ct, et, kt, ut;
     ULONG brk = 0, ret = 0;
+    DWORD code = 0;
 
     p->pid = (long)pid;
     p->ppid = (long)ppid;
@@ -328,7 +328,9 @@ int lk__proc_fill(lk__proc_ctx *c, lk_proc *p, DWORD pid, DWORD ppid, const wcha
     if (pid == 0 || pid == 4 || is_critical_name(p->name))
         p->flags |= LK_PROC_CRITICAL;
 
-    h = pid ? OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid) : NULL;
+    h = pid ? OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE, pid) : NULL;
+    if (!h && pid && GetLastError() == ERROR_ACCESS_DENIED)
+        h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
     if (!h) {
         /* Not even the limited right: a protected or another user's process.
          * Unknown owner counts as another user, so nothing acts on it lightly. */
@@ -340,6 +342,10 @@ int lk__proc_fill(lk__proc_ctx *c, lk_proc *p, DWORD pid, DWORD ppid, const wcha
     if (GetProcessTimes(h, &ct, &et, &kt, &ut))
         p->start_id = lk__ft_u64(ct);
     p->start_ms = lk__ft_unix_ms(p->start_id);
+    /* Exited, kept as an object by someone's handle: it holds nothing now. */
+    if (WaitForSingleObject(h, 0) == WAIT_OBJECT_0 ||
+        (GetExitCodeProcess(h, &code) && code != STILL_ACTIVE))
+        p->flags |= LK_PROC_ZOMBIE;
 
     exe = image_path(h);
     if (exe) {

@@ -164,35 +164,44 @@ wchar_t *lk__w_path(const char *utf8)
 lk_code lk__win_code(DWORD e)
 {
     switch (e) {
-    case ERROR_SUCCESS: return LK_OK;
+    case ERROR_SUCCESS:
+        return LK_OK;
     case ERROR_FILE_NOT_FOUND:
     case ERROR_PATH_NOT_FOUND:
     case ERROR_INVALID_DRIVE:
     case ERROR_BAD_NETPATH:
     case ERROR_BAD_NET_NAME:
-    case ERROR_NOT_READY: return LK_ENOENT;
+    case ERROR_NOT_READY:
+        return LK_ENOENT;
     case ERROR_ACCESS_DENIED:
     case ERROR_PRIVILEGE_NOT_HELD:
     case ERROR_WRITE_PROTECT:
-    case ERROR_ELEVATION_REQUIRED: return LK_EACCES;
+    case 740: /* ERROR_ELEVATION_REQUIRED */
+        return LK_EACCES;
     case ERROR_NOT_ENOUGH_MEMORY:
-    case ERROR_OUTOFMEMORY: return LK_ENOMEM;
+    case ERROR_OUTOFMEMORY:
+        return LK_ENOMEM;
     case ERROR_SHARING_VIOLATION:
     case ERROR_LOCK_VIOLATION:
     case ERROR_DIR_NOT_EMPTY:
     case ERROR_BUSY:
-    case ERROR_USER_MAPPED_FILE: return LK_EBUSY;
+    case ERROR_USER_MAPPED_FILE:
+        return LK_EBUSY;
     case ERROR_TIMEOUT:
-    case WAIT_TIMEOUT: return LK_ETIMEDOUT;
+    case WAIT_TIMEOUT:
+        return LK_ETIMEDOUT;
     case ERROR_NOT_SUPPORTED:
     case ERROR_CALL_NOT_IMPLEMENTED:
-    case ERROR_INVALID_FUNCTION: return LK_ENOTSUP;
+    case ERROR_INVALID_FUNCTION:
+        return LK_ENOTSUP;
     case ERROR_INVALID_PARAMETER:
     case ERROR_INVALID_NAME:
     case ERROR_FILENAME_EXCED_RANGE:
     case ERROR_BAD_PATHNAME:
-    case ERROR_NO_UNICODE_TRANSLATION: return LK_EINVAL;
-    default: return LK_EIO;
+    case ERROR_NO_UNICODE_TRANSLATION:
+        return LK_EINVAL;
+    default:
+        return LK_EIO;
     }
 }
 
@@ -201,10 +210,9 @@ void lk__win_msg(DWORD e, char *buf, size_t n)
     wchar_t *w = NULL;
     char *u = NULL;
     size_t len;
-    DWORD got = FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
-                                   FORMAT_MESSAGE_IGNORE_INSERTS,
-                               NULL, e, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT), (LPWSTR)&w, 0,
-                               NULL);
+    DWORD got = FormatMessageW(
+        FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+        NULL, e, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT), (LPWSTR)&w, 0, NULL);
     if (got && w)
         u = lk__utf8_from_w(w, got);
     if (w)
@@ -363,8 +371,8 @@ char *lk__dos_path(const lk__devmap *m, const wchar_t *name)
         return res;
     }
     if (w_prefix_ci(name, mup, wcslen(mup)) || w_prefix_ci(name, lanman, wcslen(lanman))) {
-        const wchar_t *rest = name + (w_prefix_ci(name, mup, wcslen(mup)) ? wcslen(mup)
-                                                                            : wcslen(lanman));
+        const wchar_t *rest =
+            name + (w_prefix_ci(name, mup, wcslen(mup)) ? wcslen(mup) : wcslen(lanman));
         size_t n;
         /* The redirector may put ";X:0000...\" before the server name. */
         if (rest[0] == L';') {

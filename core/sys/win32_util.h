@@ -1,4 +1,4 @@
-/* Private to core/sys/*_win32.c: UTF-8 <-> UTF-16, Windows error mapping,
+/* Private to the core/sys/..._win32.c files: UTF-8 <-> UTF-16, Windows error mapping,
  * kernel-path mapping, the process-table query and the NT definitions that
  * mingw-w64's headers do not carry. Names use the internal `lk__` prefix. */
 #ifndef LK_SYS_WIN32_UTIL_H
