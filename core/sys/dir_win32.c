@@ -5,29 +5,8 @@
 #include <wchar.h>
 
 #include "latchkey/sys.h"
+#include "sys/win32_util.h"
 #include "util/strv.h"
-
-static char *utf8(const wchar_t *w)
-{
-    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-    char *s = n > 0 ? malloc((size_t)n) : NULL;
-    if (s && WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL) <= 0) {
-        free(s);
-        s = NULL;
-    }
-    return s;
-}
-
-static wchar_t *wide(const char *s)
-{
-    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-    wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
-    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) <= 0) {
-        free(w);
-        w = NULL;
-    }
-    return w;
-}
 
 int lk_sys_list_dir(const char *path, char ***names, size_t *n, lk_error *err)
 {
@@ -42,7 +21,7 @@ int lk_sys_list_dir(const char *path, char ***names, size_t *n, lk_error *err)
         return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
     memcpy(pattern, path, len);
     strcpy(pattern + len, len && (path[len - 1] == '\\' || path[len - 1] == '/') ? "*" : "\\*");
-    wpattern = wide(pattern);
+    wpattern = lk__w_from_utf8(pattern);
     free(pattern);
     if (!wpattern)
         return lk_error_set(err, LK_EINVAL, 0, "%s: not valid UTF-8", path);
@@ -57,7 +36,7 @@ int lk_sys_list_dir(const char *path, char ***names, size_t *n, lk_error *err)
         slot = lk_push(names, n, &cap, sizeof *slot);
         if (!slot)
             break;
-        *slot = utf8(fd.cFileName);
+        *slot = lk__utf8_from_w(fd.cFileName, (size_t)-1);
         if (!*slot)
             (*n)--;
     } while (FindNextFileW(h, &fd));
@@ -68,5 +47,5 @@ int lk_sys_list_dir(const char *path, char ***names, size_t *n, lk_error *err)
 char *lk_sys_data_dir(void)
 {
     const wchar_t *v = _wgetenv(L"LOCALAPPDATA");
-    return v && *v ? utf8(v) : NULL;
+    return v && *v ? lk__utf8_from_w(v, (size_t)-1) : NULL;
 }

@@ -146,8 +146,10 @@ typedef struct lk_remove_pass {
 } lk_remove_pass;
 
 /* One pass over the tree at `path`, depth first, iterative: removes every
- * file and folder it can. Never follows a symlink, junction or reparse point
- * (removes the link itself), never crosses into another file system, clears
+ * file and folder it can. Never follows a symlink, junction or other
+ * name-surrogate reparse point (removes the link itself; cloud placeholders
+ * such as OneDrive's are ordinary folders), never crosses into another file
+ * system (a mount point is left and reported), clears
  * read-only attributes, treats delete-pending as done. Returns LK_OK when the
  * path is gone afterwards. */
 int lk_sys_remove_tree_once(const char *path, lk_remove_pass *pass, lk_error *err);
