@@ -68,13 +68,15 @@ int lk__snap_merge(lk_snap_builder *dst, lk_snap_builder *src)
         src->snap = NULL;
         return LK_ENOMEM;
     }
-    memcpy(d->procs + d->nprocs, s->procs, s->nprocs * sizeof *s->procs);
+    if (s->nprocs) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(d->procs + d->nprocs, s->procs, s->nprocs * sizeof *s->procs);
     d->nprocs += s->nprocs;
     for (i = 0; i < s->nopens; i++) {
         d->opens[d->nopens] = s->opens[i];
         d->opens[d->nopens++].proc += base;
     }
-    memcpy(d->blind + d->nblind, s->blind, s->nblind * sizeof *s->blind);
+    if (s->nblind)
+        memcpy(d->blind + d->nblind, s->blind, s->nblind * sizeof *s->blind);
     d->nblind += s->nblind;
     /* The pieces now belong to dst: free only the arrays. */
     free(s->procs);

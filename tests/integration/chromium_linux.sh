@@ -17,7 +17,7 @@ start_chromium() { # start_chromium PROFILE -> browser pid (from DevToolsActiveP
     "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-background-networking \
         --disable-component-update --no-first-run --remote-debugging-port=0 \
         --user-data-dir="$dir" about:blank >/dev/null 2>&1 &
-    pids+=("$!")
+    track "$!"
     for i in $(seq 1 1500); do
         if [ -s "$dir/DevToolsActivePort" ] && [ -L "$dir/SingletonLock" ]; then
             readlink "$dir/SingletonLock" | sed 's/.*-//'

@@ -7,10 +7,17 @@ pids=()
 mounts=()
 WORK=$(mktemp -d /tmp/latchkey-test.XXXXXX)
 
+# Processes to end at exit. A file, not an array: helpers are often started
+# inside $(...), a subshell whose variables die with it.
+track() { echo "$1" >> "$WORK/.pids"; }
+
 cleanup_all() {
     local m p
     for m in "${mounts[@]}"; do umount -l "$m" 2>/dev/null || true; done
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    if [ -f "$WORK/.pids" ]; then
+        while read -r p; do kill -9 "$p" 2>/dev/null || true; done < "$WORK/.pids"
+    fi
     rm -rf "$WORK"
 }
 trap cleanup_all EXIT
@@ -39,7 +46,7 @@ start_helper() {
     local marker="$WORK/ready.$RANDOM$RANDOM" i
     "$HELPER" "$@" --ready "$marker" >/dev/null 2>&1 &
     local pid=$!
-    pids+=("$pid")
+    track "$pid"
     for i in $(seq 1 500); do
         [ -e "$marker" ] && { echo "$pid"; return 0; }
         kill -0 "$pid" 2>/dev/null || break
