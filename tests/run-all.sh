@@ -15,4 +15,11 @@ for preset in default asan mingw; do
         status=1
     fi
 done
+# The parsers that read what browsers and files say, fuzzed briefly (clang).
+echo "=== fuzz: configure, build and run each target for 20 s"
+CC=clang cmake -S . -B build/fuzz -DLK_FUZZ=ON >/dev/null
+cmake --build build/fuzz --target lk_fuzz -j "$jobs"
+if ! ctest --test-dir build/fuzz -R '^unit\.fuzz_' -j "$jobs" --output-on-failure; then
+    status=1
+fi
 exit $status

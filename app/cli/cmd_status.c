@@ -23,18 +23,8 @@ static json_t *holders_array(const lk_holders *h)
 /* The DevTools endpoint of a browser running the profile, or port 0. */
 static void endpoint_of(const char *path, lk_cdp_endpoint *ep, int probe)
 {
-    lk_cdp_endpoint file;
-    memset(ep, 0, sizeof *ep);
-    memset(&file, 0, sizeof file);
-    if (lk_cdp_endpoint_from_profile(path, &file, NULL) != LK_OK)
-        return;
-    if (!probe) {
-        *ep = file;
-        return;
-    }
-    if (lk_cdp_endpoint_probe(file.port, 2000, ep, NULL) != LK_OK)
+    if (lk_session_endpoint(path, probe ? 2000 : 0, ep, NULL) != LK_OK)
         memset(ep, 0, sizeof *ep);
-    lk_cdp_endpoint_clear(&file);
 }
 
 /* Reads the page of a running browser (attach mode: read only). */
@@ -76,7 +66,7 @@ int lk_cmd_status(int argc, char **argv)
     size_t npids = 0, i;
     int64_t mem = 0;
     lk_folder_state fs;
-    json_t *o, *b = json_null(), *pg = json_null(), *health = json_object();
+    json_t *o, *b = json_null(), *pg = json_null(), *health;
 
     if (rc != LK_EXIT_OK)
         return rc;
@@ -113,6 +103,7 @@ int lk_cmd_status(int argc, char **argv)
     if (have_page)
         pg = json_pack("{s:s,s:s?,s:s?,s:i}", "state", lk_state_name(page.state), "qr", page.qr,
                        "url", page.url, "rotations", page.rotations);
+    health = json_object();
     json_object_set_new(health, "processes", json_integer((json_int_t)npids));
     json_object_set_new(health, "memory_bytes", json_integer(mem));
     json_object_set_new(health, "rtt_ms", have_page && page.rtt_ms >= 0 ? json_integer(page.rtt_ms)
@@ -120,6 +111,22 @@ int lk_cmd_status(int argc, char **argv)
     json_object_set_new(health, "version", have_page && page.version ? json_string(page.version)
                                                                      : json_null());
     json_object_set_new(health, "browser", ep.browser ? json_string(ep.browser) : json_null());
+    {
+        const lk_proc *bp = browser ? lk_snapshot_find(snap, browser) : NULL;
+        int64_t now = lk_sys_wall_ms();
+        json_object_set_new(health, "uptime_ms", bp && bp->start_ms ? json_integer(now - bp->start_ms)
+                                                                   : json_null());
+        json_object_set_new(health, "qr_age_ms", have_page && page.qr_at_ms && page.qr
+                                                     ? json_integer(now - page.qr_at_ms)
+                                                     : json_null());
+        json_object_set_new(health, "rotations", json_integer(have_page ? page.rotations : 0));
+        json_object_set_new(health, "restarts", json_integer(have_page ? page.restarts : 0));
+        json_object_set_new(health, "last_error", have_page && page.last_error[0]
+                                                      ? json_string(page.last_error)
+                                                      : json_null());
+        json_object_set_new(health, "url", have_page && page.url ? json_string(page.url)
+                                                                 : json_null());
+    }
 
     if (a.json) {
         char *text;

@@ -74,7 +74,8 @@ static int chunk(FILE *f, const char *type, const unsigned char *data, size_t n)
     c = crc(0, hdr + 4, 4);
     c = crc(c, data, n);
     be32(tail, c);
-    return fwrite(hdr, 1, 8, f) == 8 && fwrite(data, 1, n, f) == n && fwrite(tail, 1, 4, f) == 4
+    return fwrite(hdr, 1, 8, f) == 8 && (n == 0 || fwrite(data, 1, n, f) == n) &&
+                   fwrite(tail, 1, 4, f) == 4
                ? 0
                : -1;
 }

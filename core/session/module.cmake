@@ -7,6 +7,7 @@ list(APPEND LK_CORE_SOURCES
   session/supervisor.c
   session/session.c
   session/discover.c
+  session/endpoint.c
 )
 
 # The default site profile and the page reader are built in, so a bare

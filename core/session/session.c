@@ -13,7 +13,7 @@ static char *build_script(const lk_site *site)
 {
     json_t *cfg = json_object(), *linked = json_array();
     char *cfg_text, *script = NULL;
-    const char *mark = strstr(lk_embedded_watch_js, "LK_CFG");
+    const char *mark = strstr(lk_embedded_watch_js, "= LK_CFG;");
     size_t i;
     for (i = 0; i < site->nlinked; i++)
         json_array_append_new(linked, json_string(site->linked[i]));
@@ -30,13 +30,13 @@ static char *build_script(const lk_site *site)
     cfg_text = json_dumps(cfg, JSON_COMPACT | JSON_ESCAPE_SLASH);
     json_decref(cfg);
     if (cfg_text && mark) {
-        size_t head = (size_t)(mark - lk_embedded_watch_js);
+        size_t head = (size_t)(mark - lk_embedded_watch_js) + 2; /* keep "= " */
         size_t total = strlen(lk_embedded_watch_js) - 6 + strlen(cfg_text) + 1;
         script = malloc(total);
         if (script) {
             memcpy(script, lk_embedded_watch_js, head);
             strcpy(script + head, cfg_text);
-            strcat(script, mark + 6);
+            strcat(script, mark + 2 + 6);
         }
     }
     free(cfg_text);
@@ -99,20 +99,11 @@ static int copy_site(const lk_site *src, lk_site **dst, lk_error *err)
 static int resolve_mode(lk_session *s, lk_error *err)
 {
     lk_cdp_endpoint ep;
-    int have;
-    memset(&ep, 0, sizeof ep);
-    have = lk_cdp_endpoint_from_profile(s->profile, &ep, NULL) == LK_OK;
-    if (have) {
-        lk_cdp_endpoint probed;
-        memset(&probed, 0, sizeof probed);
-        have = lk_cdp_endpoint_probe(ep.port, 2000, &probed, NULL) == LK_OK;
-        lk_cdp_endpoint_clear(&probed);
-    }
+    int have = lk_session_endpoint(s->profile, 2000, &ep, NULL) == LK_OK;
     lk_cdp_endpoint_clear(&ep);
     if (s->mode == LK_MODE_ATTACH && !have)
         return lk_error_set(err, LK_ENOENT, 0,
-                            "no browser with a DevTools endpoint runs %s (no live "
-                            "DevToolsActivePort)",
+                            "no browser with a DevTools endpoint runs %s",
                             s->profile);
     s->attached_mode = s->mode == LK_MODE_ATTACH || (s->mode == LK_MODE_AUTO && have);
     s->info.attached = s->attached_mode;

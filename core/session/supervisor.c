@@ -84,24 +84,7 @@ static int connect_to(lk_session *s, const char *ws_url, lk_error *err)
 /* The endpoint of a browser already running the profile, if any. */
 static int find_endpoint(lk_session *s, lk_cdp_endpoint *ep, lk_error *err)
 {
-    int rc;
-    memset(ep, 0, sizeof *ep);
-    rc = lk_cdp_endpoint_from_profile(s->profile, ep, err);
-    if (rc != LK_OK)
-        return rc;
-    /* DevToolsActivePort outlives a killed browser: ask the port itself. */
-    {
-        lk_cdp_endpoint probed;
-        memset(&probed, 0, sizeof probed);
-        rc = lk_cdp_endpoint_probe(ep->port, 2000, &probed, err);
-        if (rc != LK_OK) {
-            lk_cdp_endpoint_clear(ep);
-            return rc;
-        }
-        lk_cdp_endpoint_clear(ep);
-        *ep = probed;
-    }
-    return LK_OK;
+    return lk_session_endpoint(s->profile, 2000, ep, err);
 }
 
 static int start_owned(lk_session *s, lk_error *err)

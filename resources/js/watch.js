@@ -1,6 +1,6 @@
 /* Latchkey's page reader. It runs in an isolated world ("latchkey"): it shares
  * the page's DOM but none of its JavaScript, and adds nothing the page can see.
- * LK_CFG is replaced with the site profile (JSON) before injection. */
+ * The placeholder in the next line becomes the site profile (JSON) before injection. */
 const lkCfg = LK_CFG;
 
 function lkHash(s) {

@@ -73,6 +73,11 @@ void lk_session_info_clear(lk_session_info *info);
 
 typedef struct lk_session lk_session;
 
+/* The DevTools endpoint of a browser running `profile`: from its
+ * DevToolsActivePort, else its --remote-debugging-port. probe_ms > 0 asks
+ * the port (/json/version) so a stale file is not trusted. */
+int lk_session_endpoint(const char *profile, int probe_ms, lk_cdp_endpoint *out, lk_error *err);
+
 /* Called on a core thread on every state or QR change. Keep it short; copy
  * what you need (info is valid during the call only). */
 typedef void (*lk_session_fn)(void *user, const lk_session_info *info);

@@ -206,6 +206,41 @@ int lk_child_tree_count(lk_child *c);
 /* Frees the handle; on Windows closing the job ends whatever is left. */
 void lk_child_free(lk_child *c);
 
+/* ---- browsers, environment, small files --------------------------------- */
+
+/* Installed Chrome, Chromium and Edge executables, best first: absolute
+ * paths of files that exist and this account may run (Linux: chromium,
+ * chromium-browser, google-chrome, google-chrome-stable, microsoft-edge on
+ * PATH; macOS: the .app bundles in /Applications and ~/Applications;
+ * Windows: App Paths in HKCU then HKLM, then Program Files and LocalAppData).
+ * Fills up to max malloc'd strings; returns how many. */
+size_t lk_sys_browser_candidates(char **out, size_t max);
+
+/* 1 when path names a regular file this account may execute. */
+int lk_sys_can_run(const char *path);
+
+/* 1 when Chromium's sandbox cannot start for this account, so --no-sandbox
+ * is needed: root on Linux (Chromium refuses to run sandboxed as root).
+ * Never on Windows or macOS. */
+int lk_sys_browser_needs_no_sandbox(void);
+
+/* The value of an environment variable in UTF-8, NULL when unset or empty.
+ * Caller frees. */
+char *lk_sys_getenv(const char *name);
+
+/* Reads a whole file of at most max bytes (a longer one is cut to its last
+ * max bytes when tail is set, else refused with LK_EINVAL) into a
+ * NUL-terminated malloc'd buffer. LK_ENOENT when it does not exist. */
+int lk_sys_read_file(const char *path, size_t max, int tail, char **buf, size_t *len,
+                     lk_error *err);
+
+/* The per-user cache folder (~/.cache or $XDG_CACHE_HOME, ~/Library/Caches,
+ * %LOCALAPPDATA%), NULL when unknown. Caller frees. */
+char *lk_sys_cache_dir(void);
+
+/* Removes one file; LK_OK when it is gone (or never was). */
+int lk_sys_unlink(const char *path, lk_error *err);
+
 /* ---- time --------------------------------------------------------------- */
 
 int64_t lk_sys_now_ms(void);  /* monotonic */

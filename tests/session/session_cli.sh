@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# latchkeyctl qr / link / status / stop / sessions against real headless
+# Chromium and the fixture page that behaves like WhatsApp Web's login.
+CTL=$1 HELPER=$2 SERVE=$3 FIXTURES=$4
+. "$(dirname "$0")/../integration/lib.sh"
+
+CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
+[ -n "$CHROMIUM" ] || { bad "no Chromium found (installer/deps/debian.sh test installs it)"; finish; exit 1; }
+export LATCHKEY_CHROMIUM=$CHROMIUM
+
+"$SERVE" --root "$FIXTURES" --port-file "$WORK/port" --lifetime 900 >/dev/null 2>&1 &
+track "$!"
+for i in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.02; done
+PORT=$(cat "$WORK/port")
+BASE="http://127.0.0.1:$PORT/whatsapp.html"
+R="$WORK/bot/.wwebjs_auth"
+mkdir -p "$R"
+
+# The first payload of a seeded page, as Chromium itself renders it.
+first_ref() {
+    "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-background-networking \
+        --disable-component-update --no-first-run --user-data-dir="$WORK/dump-profile" \
+        --virtual-time-budget=2000 --dump-dom "$1" 2>/dev/null |
+        grep -o 'data-ref="[^"]*"' | head -1 | sed 's/^data-ref="//; s/"$//'
+}
+no_holders() { [ "$("$CTL" holders "$1" --json | jq '.holders | length')" = 0 ]; }
+
+# --- qr: owned browser, payload equals the page's data-ref ------------------
+URL1="$BASE?seed=7&rotate_ms=60000"
+want=$(first_ref "$URL1")
+check "the fixture renders a data-ref" test -n "$want"
+"$CTL" qr "$R/session-a" --json --site-url "$URL1" --timeout 60 > "$WORK/qr.json"
+check "qr exits 0" test $? -eq 0
+check "qr state is qr" test "$(jq -r .state "$WORK/qr.json")" = qr
+check "qr payload is the page's data-ref" test "$(jq -r .qr "$WORK/qr.json")" = "$want"
+check "qr_source data-ref, owned browser" test "$(jq -r '"\(.qr_source) \(.attached)"' "$WORK/qr.json")" = "data-ref false"
+check "qr leaves no process holding the folder" no_holders "$R/session-a"
+
+"$CTL" qr "$R/session-a" --png "$WORK/qr.png" --site-url "$URL1" --timeout 60 > "$WORK/qr.txt"
+check "qr --png exits 0" test $? -eq 0
+check "the PNG decodes to the payload" test "$(zbarimg -q --raw "$WORK/qr.png" 2>/dev/null)" = "$want"
+check "the terminal QR is drawn with half blocks" grep -q "▀" "$WORK/qr.txt"
+
+# --- already linked: exit 3 --------------------------------------------------
+"$CTL" qr "$R/session-b" --json --site-url "$BASE?rotate_ms=60000#link" --timeout 60 > "$WORK/linked.json"
+check "qr on a linked session exits 3" test $? -eq 3
+check "state linked, no qr" test "$(jq -r '"\(.state) \(.qr)"' "$WORK/linked.json")" = "linked null"
+
+# --- link: follows the rotations until linked --------------------------------
+"$CTL" link "$R/session-c" --json --site-url "$BASE?rotate_ms=400&rotations=3&then=linked" --timeout 60 > "$WORK/link.json"
+check "link exits 0 once linked" test $? -eq 0
+check "link printed every QR it saw, then linked" test "$(jq -r .state "$WORK/link.json" | tail -1)" = linked
+check "link saw the rotations" test "$(jq -s 'map(select(.state == "qr") | .qr) | unique | length' "$WORK/link.json")" -ge 3
+check "link reports rotations" test "$(jq -s 'last | .rotations' "$WORK/link.json")" -ge 3
+check "link leaves the folder free for the bot" no_holders "$R/session-c"
+
+# --- canvas only: a PNG of the canvas ----------------------------------------
+"$CTL" qr "$R/session-d" --json --png "$WORK/canvas.png" --site-url "$BASE?canvas_only=1&rotate_ms=60000" --timeout 60 > "$WORK/canvas.json"
+check "canvas-only qr exits 0" test $? -eq 0
+check "canvas-only: qr null, source canvas" test "$(jq -r '"\(.qr) \(.qr_source)"' "$WORK/canvas.json")" = "null canvas"
+check "canvas-only: the PNG is an image" test "$(head -c 8 "$WORK/canvas.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a
+
+# --- conflict, logout, a page that never loads -------------------------------
+"$CTL" qr "$R/session-e" --json --site-url "$BASE?rotate_ms=60000#conflict" --timeout 30 > "$WORK/conflict.json"
+check "conflict: exit 1" test $? -eq 1
+check "conflict: state conflict" test "$(jq -r .state "$WORK/conflict.json")" = conflict
+"$CTL" qr "$R/session-f" --json --site-url "$BASE?post_logout=1&rotate_ms=60000" --timeout 30 > "$WORK/logout.json"
+check "logged out: a QR is shown, exit 0" test $? -eq 0
+check "logged out: state logged_out" test "$(jq -r .state "$WORK/logout.json")" = logged_out
+start=$(date +%s)
+"$CTL" qr "$R/session-g" --json --site-url "http://127.0.0.1:$PORT/hang" --timeout 4 > "$WORK/hang.json" 2>"$WORK/hang.err"
+check "never loads: exit 1" test $? -eq 1
+check "never loads: it says it timed out" grep -q "timed out" "$WORK/hang.err"
+check "never loads: gives up near its timeout" test $(( $(date +%s) - start )) -le 20
+check "never loads: nothing left running" no_holders "$R/session-g"
+
+# --- attach: a browser the bot started ---------------------------------------
+P="$R/session-bot"
+URLB="$BASE?seed=11&rotate_ms=60000"
+wantb=$(first_ref "$URLB")
+"$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --no-first-run --remote-debugging-port=0 \
+    --user-data-dir="$P" "$URLB" >/dev/null 2>&1 &
+bot=$!
+track "$bot"
+for i in $(seq 1 1000); do [ -s "$P/DevToolsActivePort" ] && break; sleep 0.02; done
+"$CTL" qr "$P" --json --timeout 30 > "$WORK/attach.json"
+check "attach: qr exits 0" test $? -eq 0
+check "attach: attached true" test "$(jq -r .attached "$WORK/attach.json")" = true
+check "attach: the bot page's payload" test "$(jq -r .qr "$WORK/attach.json")" = "$wantb"
+check "attach: the bot's browser still runs" alive "$bot"
+"$CTL" status "$P" --json > "$WORK/status.json"
+check "status: profile running" test "$(jq -r .profile "$WORK/status.json")" = running
+check "status: browser pid is the bot's" test "$(jq -r .browser.pid "$WORK/status.json")" = "$bot"
+check "status: page state qr with the payload" test "$(jq -r '"\(.page.state) \(.page.qr)"' "$WORK/status.json")" = "qr $wantb"
+check "status: health counts the processes" test "$(jq '.health.processes' "$WORK/status.json")" -ge 2
+check "status: holders listed" test "$(jq '.holders | length' "$WORK/status.json")" -ge 1
+check "status: health has uptime, memory and round trip" test \
+    "$(jq '.health | (.uptime_ms > 0) and (.memory_bytes > 0) and (.rtt_ms >= 0) and (.qr_age_ms >= 0)' "$WORK/status.json")" = true
+check "attach left the page where it was" test "$(jq -r .page.url "$WORK/status.json")" = "$URLB"
+"$CTL" stop "$P" > "$WORK/stop.txt"
+check "stop exits 0" test $? -eq 0
+check "stop ended the bot's browser" gone "$bot"
+check "stop leaves no process of the tree" no_holders "$P"
+"$CTL" stop "$P" > "$WORK/stop2.txt"
+check "stop again: exit 0" test $? -eq 0
+check "stop again says not running" grep -q "not running" "$WORK/stop2.txt"
+"$CTL" status "$P" --json > "$WORK/status2.json"
+check "status after stop: idle or stale lock" grep -Eq '"profile": "(idle|stale_lock)"' "$WORK/status2.json"
+
+# --- attach by the --remote-debugging-port on the command line ---------------
+P2="$R/session-fixed-port"
+FIXED=$((20000 + RANDOM % 20000))
+"$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --no-first-run --remote-debugging-port=$FIXED \
+    --user-data-dir="$P2" "$URLB" >/dev/null 2>&1 &
+bot2=$!
+track "$bot2"
+for i in $(seq 1 1000); do [ -s "$P2/DevToolsActivePort" ] && break; sleep 0.02; done
+rm -f "$P2/DevToolsActivePort"
+"$CTL" qr "$P2" --json --timeout 30 > "$WORK/fixed.json"
+check "fixed port: qr attaches through the command line's port" test \
+    "$(jq -r '"\(.attached) \(.qr)"' "$WORK/fixed.json")" = "true $wantb"
+"$CTL" stop "$P2" >/dev/null
+check "fixed port: stop ends it" gone "$bot2"
+
+# --- a browser without DevTools holds the profile: refuse, say who ------------
+Q="$R/session-busy"
+"$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --no-first-run --user-data-dir="$Q" about:blank >/dev/null 2>&1 &
+busy=$!
+track "$busy"
+for i in $(seq 1 1000); do [ -L "$Q/SingletonLock" ] && break; sleep 0.02; done
+"$CTL" qr "$Q" --json --site-url "$URL1" --timeout 20 > "$WORK/busy.json" 2>"$WORK/busy.err"
+check "busy profile: qr exits 1" test $? -eq 1
+check "busy profile: the error names the holder" grep -q "$busy" "$WORK/busy.err"
+check "busy profile: the other browser keeps running" alive "$busy"
+kill "$busy" 2>/dev/null; gone "$busy"
+
+# --- sessions: discovery from one snapshot ------------------------------------
+mkdir -p "$WORK/bot/tokens/shop/Default" "$R/RemoteAuth-x/Default"
+"$CTL" sessions --root "$WORK/bot" --json > "$WORK/sessions.json"
+check "sessions exits 0" test $? -eq 0
+check "sessions finds LocalAuth sessions" test "$(jq -r --arg p "$R/session-a" '.[] | select(.path == $p) | .kind' "$WORK/sessions.json")" = wwebjs-local
+check "sessions finds wppconnect tokens" test "$(jq -r --arg p "$WORK/bot/tokens/shop" '.[] | select(.path == $p) | .kind' "$WORK/sessions.json")" = wppconnect
+check "sessions finds RemoteAuth" test "$(jq -r --arg p "$R/RemoteAuth-x" '.[] | select(.path == $p) | .kind' "$WORK/sessions.json")" = wwebjs-remote
+"$CTL" sessions --root "$WORK/bot" > "$WORK/sessions.txt"
+check "sessions prints one line each" test "$(wc -l < "$WORK/sessions.txt")" -eq "$(jq length "$WORK/sessions.json")"
+
+# --- bad input -----------------------------------------------------------------
+"$CTL" qr "$WORK/port" 2>/dev/null; check "qr on a file: exit 2" test $? -eq 2
+"$CTL" qr "$R/x" --site-url "ftp://nope" 2>/dev/null; check "bad --site-url: exit 2" test $? -eq 2
+"$CTL" link "$R/x" --timeout 0 2>/dev/null; check "bad --timeout: exit 2" test $? -eq 2
+"$CTL" status 2>/dev/null; check "status without PATH: exit 2" test $? -eq 2
+finish
