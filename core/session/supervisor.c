@@ -87,11 +87,24 @@ static int find_endpoint(lk_session *s, lk_cdp_endpoint *ep, lk_error *err)
     return lk_session_endpoint(s->profile, 2000, ep, err);
 }
 
+/* The browser we own is still running: only the socket was lost. */
+static int browser_alive(lk_session *s)
+{
+    return s->browser && s->browser->child && !lk_child_wait(s->browser->child, lk_sys_now_ms());
+}
+
 static int start_owned(lk_session *s, lk_error *err)
 {
     lk_browser_opts bo;
     lk_browser *b = NULL;
     int rc;
+    if (browser_alive(s)) {
+        lk__session_set_state(s, LK_STATE_STARTING, "reconnecting to the browser");
+        rc = connect_to(s, s->browser->ws_url, err);
+        if (rc == LK_OK)
+            rc = lk__page_setup_owned(s, err);
+        return rc;
+    }
     memset(&bo, 0, sizeof bo);
     bo.exe = s->chromium;
     bo.profile = s->profile;
@@ -120,8 +133,10 @@ static int start_attached(lk_session *s, lk_error *err)
         return rc;
     rc = connect_to(s, ep.ws_url, err);
     lk_cdp_endpoint_clear(&ep);
-    if (rc == LK_OK)
+    if (rc == LK_OK) {
+        lk__session_refresh_health(s); /* the bot's browser pid, before the first report */
         rc = lk__page_setup_attached(s, err);
+    }
     return rc;
 }
 
@@ -246,7 +261,10 @@ void *lk__session_supervise(void *arg)
             await_endpoint(s);
             continue;
         }
-        end_browser(s, 3000);
+        /* A lost socket with a live browser is reconnected (next round);
+         * a browser that died, or one we cannot talk to twice, is replaced. */
+        if (!browser_alive(s) || failures > 0)
+            end_browser(s, 3000);
         if (rc == LK_EBUSY || ++failures > s->max_restarts) {
             /* Someone else runs the profile, or it keeps failing: stop trying. */
             lk__session_set_state(s, LK_STATE_FAILED, e.msg[0] ? e.msg : "the browser keeps failing");

@@ -123,6 +123,97 @@ out:
     return ok;
 }
 
+static pid_t start_bot_browser(const char *profile, const char *url)
+{
+    char udd[200];
+    const char *exe = getenv("LATCHKEY_CHROMIUM") ? getenv("LATCHKEY_CHROMIUM") : "chromium";
+    char *args[] = {(char *)exe, "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--no-first-run", "--remote-debugging-port=0", udd, (char *)url, NULL};
+    pid_t pid = 0;
+    snprintf(udd, sizeof udd, "--user-data-dir=%s", profile);
+    if (posix_spawnp(&pid, exe, NULL, NULL, args, environ) != 0)
+        return 0;
+    return pid;
+}
+
+/* Conflict: offered, never taken on its own, taken when asked. */
+static void test_take_over(lk_cdp_loop *loop, const char *root, int port)
+{
+    char profile[160], url[256];
+    lk_session_opts o;
+    lk_session *s = NULL;
+    lk_error err;
+    snprintf(profile, sizeof profile, "%.60s/.wwebjs_auth/session-conflict", root);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/whatsapp.html?rotate_ms=60000#conflict", port);
+    memset(&o, 0, sizeof o);
+    o.loop = loop;
+    o.profile = profile;
+    o.site_url = url;
+    o.mode = LK_MODE_OWN;
+    CHECK(lk_session_start(&o, NULL, NULL, &s, &err) == LK_OK);
+    if (!s)
+        return;
+    CHECK(lk_session_wait(s, LK_STATES(LK_STATE_CONFLICT), lk_sys_now_ms() + 30000) ==
+          LK_STATE_CONFLICT);
+    /* Left alone, it stays a conflict: Latchkey never clicks by itself. */
+    CHECK(lk_session_wait(s, LK_STATES(LK_STATE_LINKED), lk_sys_now_ms() + 1500) ==
+          LK_STATE_CONFLICT);
+    CHECK(lk_session_take_over(s, &err) == LK_OK);
+    CHECK(lk_session_wait(s, LK_STATES(LK_STATE_LINKED), lk_sys_now_ms() + 10000) ==
+          LK_STATE_LINKED);
+    CHECK(lk_session_take_over(s, &err) == LK_EINVAL); /* nothing to take over now */
+    lk_session_free(s);
+}
+
+/* Attach: the bot's browser goes away -> stopped; it comes back -> attached again. */
+static void test_attach_follows_the_bot(lk_cdp_loop *loop, const char *root, int port)
+{
+    char profile[160], url[256];
+    lk_session_opts o;
+    lk_session *s = NULL;
+    lk_session_info info;
+    lk_error err;
+    pid_t bot;
+    int i;
+    snprintf(profile, sizeof profile, "%.60s/.wwebjs_auth/session-bot", root);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/whatsapp.html?rotate_ms=60000", port);
+    bot = start_bot_browser(profile, url);
+    CHECK(bot > 0);
+    {
+        char file[200];
+        snprintf(file, sizeof file, "%s/DevToolsActivePort", profile);
+        for (i = 0; i < 1000 && access(file, F_OK) != 0; i++)
+            usleep(10000);
+    }
+    memset(&o, 0, sizeof o);
+    o.loop = loop;
+    o.profile = profile;
+    o.mode = LK_MODE_AUTO;
+    CHECK(lk_session_start(&o, NULL, NULL, &s, &err) == LK_OK);
+    if (!s) {
+        kill(bot, SIGKILL);
+        waitpid(bot, NULL, 0);
+        return;
+    }
+    CHECK(lk_session_wait(s, LK_STATES(LK_STATE_QR), lk_sys_now_ms() + 30000) == LK_STATE_QR);
+    lk_session_get(s, &info);
+    CHECK(info.attached == 1);
+    CHECK(info.browser_pid == bot);
+    lk_session_info_clear(&info);
+    kill(bot, SIGKILL);
+    waitpid(bot, NULL, 0);
+    CHECK(lk_session_wait(s, LK_STATES(LK_STATE_STOPPED), lk_sys_now_ms() + 15000) ==
+          LK_STATE_STOPPED);
+    bot = start_bot_browser(profile, url);
+    CHECK(lk_session_wait(s, LK_STATES(LK_STATE_QR), lk_sys_now_ms() + 30000) == LK_STATE_QR);
+    lk_session_free(s);
+    /* Detaching leaves the bot's browser running. */
+    CHECK(kill(bot, 0) == 0);
+    kill(bot, SIGKILL);
+    waitpid(bot, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
     char root[] = "/tmp/latchkey-live.XXXXXX";
@@ -206,6 +297,9 @@ int main(int argc, char **argv)
         printf("failed after %d kills: %s\n", kills, i.reason);
         lk_session_info_clear(&i);
     }
+
+    test_take_over(loop, root, port);
+    test_attach_follows_the_bot(loop, root, port);
 
     /* 4. Stopped: no process of the profile is left. */
     CHECK(lk_session_stop(s, 10000, &err) == LK_OK);
