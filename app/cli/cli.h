@@ -30,6 +30,9 @@ typedef struct lk_cli_args {
 int lk_cli_parse(int argc, char **argv, const char *allowed, lk_cli_args *out);
 void lk_cli_error(const lk_error *err, const char *hint);
 char *lk_cli_strdup(const char *s);
+/* fopen for a UTF-8 path (on Windows through _wfopen: fopen would read the
+ * path in the ANSI code page). */
+FILE *lk_cli_fopen(const char *path, const char *mode);
 
 int lk_cmd_holders(int argc, char **argv);
 int lk_cmd_cleanup(int argc, char **argv);

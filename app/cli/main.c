@@ -71,6 +71,26 @@ static int cli_main(int argc, char **argv)
 }
 
 #ifdef _WIN32
+static wchar_t *to_wide(const char *s)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
+    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) <= 0) {
+        free(w);
+        w = NULL;
+    }
+    return w;
+}
+
+FILE *lk_cli_fopen(const char *path, const char *mode)
+{
+    wchar_t *wp = to_wide(path), *wm = to_wide(mode);
+    FILE *f = wp && wm ? _wfopen(wp, wm) : NULL;
+    free(wp);
+    free(wm);
+    return f;
+}
+
 /* Arguments arrive as UTF-16; core speaks UTF-8. */
 int wmain(int argc, wchar_t **wargv)
 {
@@ -92,6 +112,11 @@ int wmain(int argc, wchar_t **wargv)
     return rc;
 }
 #else
+FILE *lk_cli_fopen(const char *path, const char *mode)
+{
+    return fopen(path, mode);
+}
+
 int main(int argc, char **argv)
 {
     return cli_main(argc, argv);

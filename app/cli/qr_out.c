@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "qr_out.h"
 
 #define QUIET 4
@@ -26,7 +27,10 @@ int lk_qr_print(FILE *out, const char *payload)
         for (x = -QUIET; x < q->width + QUIET; x++) {
             int top = dark(q, x, y), bottom = dark(q, x, y + 1);
             /* Dark modules are printed as spaces on a light background. */
-            fputs(top && bottom ? " " : top ? "\xe2\x96\x84" : bottom ? "\xe2\x96\x80" : "\xe2\x96\x88",
+            fputs(top && bottom ? " "
+                  : top         ? "\xe2\x96\x84"
+                  : bottom      ? "\xe2\x96\x80"
+                                : "\xe2\x96\x88",
                   out);
         }
         fputc('\n', out);
@@ -131,7 +135,7 @@ int lk_qr_write_png(const char *path, const char *payload, int scale)
     ihdr[9] = 0; /* grey */
     ihdr[10] = ihdr[11] = ihdr[12] = 0;
     crc_init();
-    f = fopen(path, "wb");
+    f = lk_cli_fopen(path, "wb");
     if (!f)
         goto out;
     rc = fwrite(sig, 1, 8, f) == 8 && chunk(f, "IHDR", ihdr, 13) == 0 &&
@@ -149,7 +153,7 @@ out:
 
 int lk_write_file(const char *path, const unsigned char *data, size_t len)
 {
-    FILE *f = fopen(path, "wb");
+    FILE *f = lk_cli_fopen(path, "wb");
     int rc;
     if (!f)
         return -1;

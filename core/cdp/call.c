@@ -15,12 +15,28 @@
 #include "latchkey/sys.h"
 
 /* Deadlines are lk_sys_now_ms() values (CLOCK_MONOTONIC): a wall-clock
- * change must not stretch or cut a timeout. */
-static void cond_init_monotonic(pthread_cond_t *cv)
+ * change must not stretch or cut a timeout. Where condition variables cannot
+ * wait on that clock (winpthreads refuses pthread_condattr_setclock and waits
+ * on the wall clock), each wait converts what is left to a wall-clock time,
+ * and only the monotonic clock says when the deadline has passed. */
+static pthread_once_t lk_cdp_clock_once = PTHREAD_ONCE_INIT;
+static int lk_cdp_cond_monotonic; /* written once, by probe_clock */
+
+static void probe_clock(void)
 {
     pthread_condattr_t a;
     pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    lk_cdp_cond_monotonic = pthread_condattr_setclock(&a, CLOCK_MONOTONIC) == 0;
+    pthread_condattr_destroy(&a);
+}
+
+static void cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+    pthread_once(&lk_cdp_clock_once, probe_clock);
+    pthread_condattr_init(&a);
+    if (lk_cdp_cond_monotonic)
+        pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
     pthread_cond_init(cv, &a);
     pthread_condattr_destroy(&a);
 }
@@ -28,11 +44,20 @@ static void cond_init_monotonic(pthread_cond_t *cv)
 static int wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline_ms)
 {
     struct timespec ts;
-    if (deadline_ms < 0)
-        deadline_ms = 0;
-    ts.tv_sec = (time_t)(deadline_ms / 1000);
-    ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
-    return pthread_cond_timedwait(cv, mu, &ts);
+    int64_t at = deadline_ms, now;
+    int rc;
+    if (!lk_cdp_cond_monotonic) {
+        now = lk_sys_now_ms();
+        at = lk_sys_wall_ms() + (deadline_ms > now ? deadline_ms - now : 0);
+    }
+    if (at < 0)
+        at = 0;
+    ts.tv_sec = (time_t)(at / 1000);
+    ts.tv_nsec = (long)(at % 1000) * 1000000L;
+    rc = pthread_cond_timedwait(cv, mu, &ts);
+    if (rc == ETIMEDOUT && !lk_cdp_cond_monotonic && lk_sys_now_ms() < deadline_ms)
+        rc = 0; /* woken early by the wall clock: the callers wait again */
+    return rc;
 }
 
 static int effective_timeout(int timeout_ms)

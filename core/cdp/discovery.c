@@ -3,10 +3,12 @@
 #include "cdp/cdp_private.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "latchkey/path.h"
+#include "latchkey/sys.h"
 
 /* The file is two short lines; anything bigger is not Chromium's. */
 #define LK_CDP_MAX_PORT_FILE 4096
@@ -33,46 +35,34 @@ void lk_cdp_endpoint_clear(lk_cdp_endpoint *ep)
 
 int lk_cdp_endpoint_from_profile(const char *profile, lk_cdp_endpoint *out, lk_error *err)
 {
-    char *path, *ws_path = NULL, *url;
-    char buf[LK_CDP_MAX_PORT_FILE + 1];
-    size_t len, n;
-    FILE *f;
-    int port = 0, rc, e;
+    char *path, *ws_path = NULL, *url, *buf = NULL;
+    size_t len = 0, n;
+    int port = 0, rc;
 
     if (!out)
         return lk_error_set(err, LK_EINVAL, 0, "lk_cdp_endpoint_from_profile: no output");
     endpoint_set(out, 0, NULL, NULL);
     if (!profile || !*profile)
         return lk_error_set(err, LK_EINVAL, 0, "no profile folder");
-    n = strlen(profile) + sizeof "/DevToolsActivePort";
-    path = malloc(n);
+    path = lk_path_join(profile, "DevToolsActivePort", lk_path_is_win(profile));
     if (!path)
         return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
-    snprintf(path, n, "%s/DevToolsActivePort", profile);
-    f = fopen(path, "rb");
-    if (!f) {
-        e = errno;
-        rc = lk_error_set(err,
-                          e == ENOENT || e == ENOTDIR ? LK_ENOENT
-                          : e == EACCES || e == EPERM ? LK_EACCES
-                                                      : LK_EIO,
-                          e, "%s: %s%s", path, strerror(e),
-                          e == ENOENT ? " (no browser with a DevTools port runs on this profile)"
-                                      : "");
-        free(path);
-        return rc;
-    }
-    len = fread(buf, 1, sizeof buf, f);
-    e = ferror(f) ? errno : 0;
-    fclose(f);
-    if (e) {
-        rc = lk_error_set(err, LK_EIO, e, "%s: %s", path, strerror(e));
-    } else if (len > LK_CDP_MAX_PORT_FILE) {
+    /* Through the OS layer: on Windows the UTF-8 path must reach the file
+     * system as UTF-16 (fopen would read it in the ANSI code page), and
+     * Chromium may hold the file open. One byte over the cap (the tail of a
+     * longer file) tells "too large" apart. */
+    rc = lk_sys_read_file(path, LK_CDP_MAX_PORT_FILE + 1, 1, &buf, &len, err);
+    if (rc == LK_ENOENT) {
+        rc = lk_error_set(err, LK_ENOENT, err ? err->sys : 0,
+                          "%s: no such file (no browser with a DevTools port runs on this profile)",
+                          path);
+    } else if (rc == LK_OK && len > LK_CDP_MAX_PORT_FILE) {
         rc = lk_error_set(err, LK_EPROTO, 0, "%s: larger than %d bytes, not Chromium's", path,
                           LK_CDP_MAX_PORT_FILE);
-    } else {
+    } else if (rc == LK_OK) {
         rc = lk_cdp_parse_active_port(buf, len, &port, &ws_path, err);
     }
+    free(buf);
     free(path);
     if (rc != LK_OK)
         return rc;

@@ -74,8 +74,7 @@ static int build_cmdline(const char *const *argv, wchar_t **out, lk_error *err)
         wchar_t *w = lk__w_from_utf8(argv[i]);
         if (!w) {
             free(cmd);
-            return lk_error_set(err, LK_EINVAL, 0, "argument %u is not valid UTF-8",
-                                (unsigned)i);
+            return lk_error_set(err, LK_EINVAL, 0, "argument %u is not valid UTF-8", (unsigned)i);
         }
         if (i > 0 && at + 1 < LK_CMDLINE_MAX)
             cmd[at++] = L' ';

@@ -83,10 +83,18 @@ static void test_quoting(void)
 {
     /* Each one breaks a naive join: spaces, quotes, backslashes before a
      * quote and at the end, empty, tabs, non-ASCII. */
-    static const char *tricky[] = {
-        "plain", "two words", "", "quote\"inside", "\\\\server\\share\\",
-        "ends with slash\\", "slash before quote\\\"x", "tab\there", "\"", "\\",
-        "--user-data-dir=C:\\Users\\J\xc3\xa9r\xc3\xb4me\\session 1", NULL};
+    static const char *tricky[] = {"plain",
+                                   "two words",
+                                   "",
+                                   "quote\"inside",
+                                   "\\\\server\\share\\",
+                                   "ends with slash\\",
+                                   "slash before quote\\\"x",
+                                   "tab\there",
+                                   "\"",
+                                   "\\",
+                                   "--user-data-dir=C:\\Users\\J\xc3\xa9r\xc3\xb4me\\session 1",
+                                   NULL};
     const char *argv[16];
     char log[MAX_PATH * 3], expect[2048] = "";
     char *got;
@@ -170,8 +178,8 @@ static void test_tree(int by_free)
     CHECK(lk_sys_proc_same(lk_child_pid(c), lk_child_start_id(c)) == 1);
     gpid = wait_pidfile(pidfile, deadline);
     CHECK(gpid != 0);
-    hc = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
-                     (DWORD)lk_child_pid(c));
+    hc =
+        OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)lk_child_pid(c));
     hg = gpid ? OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, gpid) : NULL;
     CHECK(hc != NULL);
     CHECK(hg != NULL);

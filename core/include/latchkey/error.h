@@ -26,12 +26,20 @@ typedef struct lk_error {
     char msg[512];
 } lk_error;
 
-/* Sets err (when not NULL) and returns code, so callers can `return lk_error_set(...)`. */
-int lk_error_set(lk_error *err, lk_code code, int sys, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
+/* printf-style format checking. mingw's gcc reads format(printf) as msvcrt's
+ * dialect (no %zu, no %lld), but the printf family core calls there is
+ * mingw's C99 one (__USE_MINGW_ANSI_STDIO, on for C11 and set by the build),
+ * which is GNU's dialect. A toolchain matter, not an OS one. */
+#if defined(__MINGW32__)
+#define LK_PRINTF_FORMAT(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__)
+#define LK_PRINTF_FORMAT(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define LK_PRINTF_FORMAT(fmt, args)
 #endif
-    ;
+
+/* Sets err (when not NULL) and returns code, so callers can `return lk_error_set(...)`. */
+int lk_error_set(lk_error *err, lk_code code, int sys, const char *fmt, ...) LK_PRINTF_FORMAT(4, 5);
 void lk_error_clear(lk_error *err);
 const char *lk_code_name(lk_code code);
 
