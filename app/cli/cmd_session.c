@@ -22,6 +22,8 @@ typedef struct run {
     int64_t deadline;
 } run;
 
+static void print_json(const run *r, const lk_session_info *i, const char *error);
+
 static int valid_url(const char *u)
 {
     return strncmp(u, "http://", 7) == 0 || strncmp(u, "https://", 8) == 0 ||
@@ -49,8 +51,8 @@ static int begin(run *r, int argc, char **argv, const char *allowed, int default
                 r->a.site_url);
         return LK_EXIT_USAGE;
     }
-    r->deadline = lk_sys_now_ms() +
-                  (int64_t)(r->a.timeout_s > 0 ? r->a.timeout_s : default_timeout_s) * 1000;
+    r->deadline =
+        lk_sys_now_ms() + (int64_t)(r->a.timeout_s > 0 ? r->a.timeout_s : default_timeout_s) * 1000;
     if (lk_cdp_loop_start(&r->loop, &err) != LK_OK) {
         lk_cli_error(&err, NULL);
         return LK_EXIT_FAIL;
@@ -62,7 +64,15 @@ static int begin(run *r, int argc, char **argv, const char *allowed, int default
     o.site_url = r->a.site_url;
     o.headed = r->a.headed;
     if (lk_session_start(&o, NULL, NULL, &r->s, &err) != LK_OK) {
-        lk_cli_error(&err, err.code == LK_ENOENT ? "Install Chromium or pass --chromium EXE." : NULL);
+        if (r->a.json) {
+            /* --json promises one object on stdout, failures included. */
+            lk_session_info none;
+            memset(&none, 0, sizeof none);
+            none.state = LK_STATE_FAILED;
+            print_json(r, &none, err.msg);
+        }
+        lk_cli_error(&err,
+                     err.code == LK_ENOENT ? "Install Chromium or pass --chromium EXE." : NULL);
         return err.code == LK_EINVAL ? LK_EXIT_USAGE : LK_EXIT_FAIL;
     }
     return LK_EXIT_OK;
@@ -106,9 +116,10 @@ static void print_json(const run *r, const lk_session_info *i, const char *error
     json_object_set_new(o, "path", json_string(r->a.path));
     json_object_set_new(o, "state", json_string(lk_state_name(i->state)));
     json_object_set_new(o, "qr", i->qr ? json_string(i->qr) : json_null());
-    json_object_set_new(o, "qr_source", i->qr ? json_string("data-ref")
-                                         : i->qr_png ? json_string("canvas")
-                                                     : json_null());
+    json_object_set_new(o, "qr_source",
+                        i->qr       ? json_string("data-ref")
+                        : i->qr_png ? json_string("canvas")
+                                    : json_null());
     json_object_set_new(o, "attached", json_boolean(i->attached));
     json_object_set_new(o, "rotations", json_integer(i->rotations));
     if (error)

@@ -41,8 +41,7 @@ static int read_page(const char *path, lk_session_info *info)
     o.profile = path;
     o.mode = LK_MODE_ATTACH;
     if (lk_session_start(&o, NULL, NULL, &s, NULL) == LK_OK) {
-        lk_session_wait(s,
-                        ~(LK_STATES(LK_STATE_STARTING) | LK_STATES(LK_STATE_STOPPED)),
+        lk_session_wait(s, ~(LK_STATES(LK_STATE_STARTING) | LK_STATES(LK_STATE_STOPPED)),
                         lk_sys_now_ms() + PAGE_WAIT_MS);
         lk_session_get(s, info);
         ok = 1;
@@ -90,8 +89,8 @@ int lk_cmd_status(int argc, char **argv)
     fs = lk_folder_state_of(h);
     lk_doctor_profile_procs(snap, a.path, &pids, &npids, &browser, NULL);
     for (i = 0; i < npids; i++) {
-        int64_t rss = lk_sys_proc_rss(pids[i]);
-        mem += rss > 0 ? rss : 0;
+        int64_t m = lk_sys_proc_memory(pids[i]);
+        mem += m > 0 ? m : 0;
     }
     if (fs == LK_FOLDER_RUNNING) {
         endpoint_of(a.path, &ep, 1);
@@ -106,26 +105,27 @@ int lk_cmd_status(int argc, char **argv)
     health = json_object();
     json_object_set_new(health, "processes", json_integer((json_int_t)npids));
     json_object_set_new(health, "memory_bytes", json_integer(mem));
-    json_object_set_new(health, "rtt_ms", have_page && page.rtt_ms >= 0 ? json_integer(page.rtt_ms)
-                                                                        : json_null());
-    json_object_set_new(health, "version", have_page && page.version ? json_string(page.version)
-                                                                     : json_null());
+    json_object_set_new(health, "rtt_ms",
+                        have_page && page.rtt_ms >= 0 ? json_integer(page.rtt_ms) : json_null());
+    json_object_set_new(health, "version",
+                        have_page && page.version ? json_string(page.version) : json_null());
     json_object_set_new(health, "browser", ep.browser ? json_string(ep.browser) : json_null());
     {
         const lk_proc *bp = browser ? lk_snapshot_find(snap, browser) : NULL;
         int64_t now = lk_sys_wall_ms();
-        json_object_set_new(health, "uptime_ms", bp && bp->start_ms ? json_integer(now - bp->start_ms)
-                                                                   : json_null());
-        json_object_set_new(health, "qr_age_ms", have_page && page.qr_at_ms && page.qr
-                                                     ? json_integer(now - page.qr_at_ms)
-                                                     : json_null());
+        json_object_set_new(health, "uptime_ms",
+                            bp && bp->start_ms ? json_integer(now - bp->start_ms) : json_null());
+        json_object_set_new(health, "qr_age_ms",
+                            have_page && page.qr_at_ms && page.qr
+                                ? json_integer(now - page.qr_at_ms)
+                                : json_null());
         json_object_set_new(health, "rotations", json_integer(have_page ? page.rotations : 0));
         json_object_set_new(health, "restarts", json_integer(have_page ? page.restarts : 0));
-        json_object_set_new(health, "last_error", have_page && page.last_error[0]
-                                                      ? json_string(page.last_error)
-                                                      : json_null());
-        json_object_set_new(health, "url", have_page && page.url ? json_string(page.url)
-                                                                 : json_null());
+        json_object_set_new(health, "last_error",
+                            have_page && page.last_error[0] ? json_string(page.last_error)
+                                                            : json_null());
+        json_object_set_new(health, "url",
+                            have_page && page.url ? json_string(page.url) : json_null());
     }
 
     if (a.json) {
@@ -188,16 +188,15 @@ static size_t end_profile(const char *path, int64_t deadline)
         for (i = 0; i < n; i++)
             ids[i] = lk_snapshot_find(snap, pids[i])->start_id;
         /* First wait: Browser.close may already be taking them down. */
-        left = lk_sys_proc_wait(pids, ids, n, lk_sys_now_ms() + 1000 < deadline
-                                                  ? lk_sys_now_ms() + 1000
-                                                  : deadline,
-                                alive);
+        left = lk_sys_proc_wait(
+            pids, ids, n, lk_sys_now_ms() + 1000 < deadline ? lk_sys_now_ms() + 1000 : deadline,
+            alive);
         for (i = 0; left && i < n; i++)
             if (alive[i] && pids[i] == browser)
                 lk_sys_proc_end(pids[i], ids[i], 0, NULL);
         if (left)
-            left = lk_sys_proc_wait(pids, ids, n, deadline - (deadline - lk_sys_now_ms()) / 3,
-                                    alive);
+            left =
+                lk_sys_proc_wait(pids, ids, n, deadline - (deadline - lk_sys_now_ms()) / 3, alive);
         for (i = 0; left && i < n; i++)
             if (alive[i])
                 lk_sys_proc_end(pids[i], ids[i], 1, NULL);
@@ -254,9 +253,9 @@ int lk_cmd_stop(int argc, char **argv)
     lk_cdp_endpoint_clear(&ep);
     left = end_profile(a.path, deadline);
     {
-        json_t *o = json_pack("{s:s,s:s,s:I,s:b}", "path", a.path, "result",
-                              left ? "partial" : "stopped", "browser_pid", (json_int_t)browser,
-                              "browser_close", closed);
+        json_t *o =
+            json_pack("{s:s,s:s,s:I,s:b}", "path", a.path, "result", left ? "partial" : "stopped",
+                      "browser_pid", (json_int_t)browser, "browser_close", closed);
         char *text = json_dumps(o, JSON_COMPACT);
         if (a.json && text)
             puts(text);

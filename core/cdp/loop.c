@@ -9,7 +9,6 @@
  * context's destruction. */
 #include "cdp/cdp_private.h"
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,9 +191,6 @@ int lk_cdp_loop_start(lk_cdp_loop **out, lk_error *err)
 {
     struct lws_context_creation_info info;
     lk_cdp_loop *loop;
-#if !defined(_WIN32)
-    sigset_t all, old;
-#endif
     int rc;
 
     if (!out)
@@ -222,17 +218,8 @@ int lk_cdp_loop_start(lk_cdp_loop **out, lk_error *err)
         return lk_error_set(err, LK_EIO, 0, "cannot create the libwebsockets context");
     }
     /* The I/O thread takes no signals: they belong to the application's
-     * threads (and poll() would otherwise see EINTR from SIGCHLD). Windows
-     * has no signals to mask. TODO(sys): a lk_sys_ helper would keep this
-     * #if out of core/cdp. */
-#if !defined(_WIN32)
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-#endif
-    rc = pthread_create(&loop->thread, NULL, io_main, loop);
-#if !defined(_WIN32)
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-#endif
+     * threads (and poll() would otherwise see EINTR from SIGCHLD). */
+    rc = lk_sys_thread_start(&loop->thread, io_main, loop);
     if (rc != 0) {
         lws_context_destroy(loop->ctx);
         pthread_mutex_destroy(&loop->mu);

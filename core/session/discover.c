@@ -144,10 +144,13 @@ void lk_found_free(lk_found *f, size_t n)
 
 char *lk_default_session_root(void)
 {
-    const char *home = getenv("LATCHKEY_HOME");
+    char *home = lk_sys_getenv("LATCHKEY_HOME");
     char *data, *root;
-    if (home && *home)
-        return lk_path_join(home, "sessions", lk_path_is_win(home));
+    if (home) {
+        root = lk_path_join(home, "sessions", lk_path_is_win(home));
+        free(home);
+        return root;
+    }
     data = lk_sys_data_dir();
     if (!data)
         return NULL;

@@ -1,31 +1,93 @@
-/* Health: the browser's process tree, its memory, the DevTools round trip. */
+/* Health: the browser's process tree, its memory, the DevTools round trip.
+ *
+ * Every running session refreshes its health every couple of seconds. The
+ * process table they read is shared: one snapshot of the machine serves
+ * every session for a second, so ten sessions cost one scan, not ten. */
 #include <stdlib.h>
 
 #include "latchkey/doctor.h"
 #include "session/session_private.h"
 
+#define SNAPSHOT_TTL_MS 1000
+#define HEARTBEAT_TIMEOUT_MS 10000
+#define HEARTBEAT_STRIKES 3 /* unanswered in a row: the browser hangs */
+
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static lk_snapshot *shared_snap;
+static int64_t shared_at;
+static int shared_users;
+
+void lk__health_hold(void)
+{
+    pthread_mutex_lock(&shared_mu);
+    shared_users++;
+    pthread_mutex_unlock(&shared_mu);
+}
+
+void lk__health_release(void)
+{
+    pthread_mutex_lock(&shared_mu);
+    if (--shared_users == 0) {
+        lk_snapshot_free(shared_snap);
+        shared_snap = NULL;
+    }
+    pthread_mutex_unlock(&shared_mu);
+}
+
+/* The profile's processes from the shared snapshot (rebuilt when old).
+ * Whoever finds it old rebuilds it; the others wait and use that one. */
+static void profile_procs(const char *profile, long **pids, size_t *n, long *browser)
+{
+    int64_t now = lk_sys_now_ms();
+    pthread_mutex_lock(&shared_mu);
+    if (!shared_snap || now - shared_at > SNAPSHOT_TTL_MS) {
+        lk_snapshot_free(shared_snap);
+        shared_snap = NULL;
+        if (lk_sys_snapshot(&shared_snap, LK_SNAP_PROCS, NULL) == LK_OK)
+            shared_at = lk_sys_now_ms();
+    }
+    if (!shared_snap ||
+        lk_doctor_profile_procs(shared_snap, profile, pids, n, browser, NULL) != LK_OK) {
+        *pids = NULL;
+        *n = 0;
+    }
+    pthread_mutex_unlock(&shared_mu);
+}
+
 void lk__session_refresh_health(lk_session *s)
 {
-    lk_snapshot *snap = NULL;
     long *pids = NULL, browser = 0;
     size_t n = 0, i;
     int64_t mem = 0;
-    int rtt = s->cdp ? lk_cdp_last_rtt_ms(s->cdp) : -1;
 
-    if (lk_sys_snapshot(&snap, LK_SNAP_PROCS, NULL) == LK_OK &&
-        lk_doctor_profile_procs(snap, s->profile, &pids, &n, &browser, NULL) == LK_OK) {
-        for (i = 0; i < n; i++) {
-            int64_t rss = lk_sys_proc_rss(pids[i]);
-            if (rss > 0)
-                mem += rss;
-        }
+    profile_procs(s->profile, &pids, &n, &browser);
+    for (i = 0; i < n; i++) {
+        int64_t m = lk_sys_proc_memory(pids[i]);
+        if (m > 0)
+            mem += m;
     }
     pthread_mutex_lock(&s->mu);
     s->info.process_count = (int)n;
     s->info.memory_bytes = mem;
     s->info.browser_pid = s->browser ? s->browser->pid : browser;
-    s->info.rtt_ms = rtt;
     pthread_mutex_unlock(&s->mu);
     free(pids);
-    lk_snapshot_free(snap);
+}
+
+int lk__session_heartbeat(lk_session *s, int *strikes, lk_error *err)
+{
+    lk_error e;
+    /* The cheapest call the browser itself answers: it measures the round
+     * trip, and a browser that stops answering it is hung, not busy. */
+    if (lk_cdp_call(s->cdp, NULL, "Browser.getVersion", NULL, HEARTBEAT_TIMEOUT_MS, NULL, &e) ==
+        LK_OK) {
+        *strikes = 0;
+        return LK_OK;
+    }
+    if (e.code != LK_ETIMEDOUT)
+        return lk_error_set(err, e.code, 0, "%s", e.msg);
+    if (++*strikes < HEARTBEAT_STRIKES)
+        return LK_OK;
+    return lk_error_set(err, LK_ETIMEDOUT, 0, "the browser has not answered for %d s",
+                        HEARTBEAT_STRIKES * HEARTBEAT_TIMEOUT_MS / 1000);
 }

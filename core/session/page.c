@@ -91,8 +91,8 @@ static int pick_page(lk_session *s, char **target_id, lk_error *err)
     json_decref(res);
     if (!best && s->mode != LK_MODE_ATTACH) {
         res = NULL;
-        rc = lk_cdp_call(s->cdp, NULL, "Target.createTarget", json_pack("{s:s}", "url", "about:blank"),
-                         CALL_MS, &res, err);
+        rc = lk_cdp_call(s->cdp, NULL, "Target.createTarget",
+                         json_pack("{s:s}", "url", "about:blank"), CALL_MS, &res, err);
         if (rc != LK_OK)
             return rc;
         *target_id = lk_strdup(json_string_value(json_object_get(res, "targetId")));
@@ -175,9 +175,8 @@ static int make_world(lk_session *s, lk_error *err)
     int rc = call(s, "Page.getFrameTree", NULL, &res, err);
     if (rc != LK_OK)
         return rc;
-    frame = json_string_value(json_object_get(json_object_get(json_object_get(res, "frameTree"),
-                                                              "frame"),
-                                              "id"));
+    frame = json_string_value(
+        json_object_get(json_object_get(json_object_get(res, "frameTree"), "frame"), "id"));
     if (!frame) {
         json_decref(res);
         return lk_error_set(err, LK_EPROTO, 0, "the page has no main frame");

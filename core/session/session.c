@@ -20,7 +20,8 @@ static char *build_script(const lk_site *site)
     json_object_set_new(cfg, "linked", linked);
     json_object_set_new(cfg, "qrSelector", json_string(site->qr_selector));
     json_object_set_new(cfg, "qrAttribute", json_string(site->qr_attribute));
-    json_object_set_new(cfg, "qrCanvas", site->qr_canvas ? json_string(site->qr_canvas) : json_null());
+    json_object_set_new(cfg, "qrCanvas",
+                        site->qr_canvas ? json_string(site->qr_canvas) : json_null());
     json_object_set_new(cfg, "conflictText",
                         site->conflict_text ? json_string(site->conflict_text) : json_null());
     json_object_set_new(cfg, "conflictSelector",
@@ -45,6 +46,8 @@ static char *build_script(const lk_site *site)
 
 static void free_session(lk_session *s)
 {
+    if (s->thread_started)
+        lk__health_release();
     lk_session_info_clear(&s->info);
     free(s->profile);
     free(s->chromium);
@@ -102,8 +105,7 @@ static int resolve_mode(lk_session *s, lk_error *err)
     int have = lk_session_endpoint(s->profile, 2000, &ep, NULL) == LK_OK;
     lk_cdp_endpoint_clear(&ep);
     if (s->mode == LK_MODE_ATTACH && !have)
-        return lk_error_set(err, LK_ENOENT, 0,
-                            "no browser with a DevTools endpoint runs %s",
+        return lk_error_set(err, LK_ENOENT, 0, "no browser with a DevTools endpoint runs %s",
                             s->profile);
     s->attached_mode = s->mode == LK_MODE_ATTACH || (s->mode == LK_MODE_AUTO && have);
     s->info.attached = s->attached_mode;
@@ -141,16 +143,23 @@ int lk_session_start(const lk_session_opts *o, lk_session_fn cb, void *user, lk_
     if (rc == LK_OK && s->mode != LK_MODE_ATTACH)
         rc = lk_browser_find(o->chromium, &s->chromium, err);
     if (rc == LK_OK) {
-        url = o->site_url ? o->site_url : getenv("LATCHKEY_SITE_URL");
+        char *env = o->site_url ? NULL : lk_sys_getenv("LATCHKEY_SITE_URL");
+        url = o->site_url ? o->site_url : env;
         s->site_url = lk_strdup(url && *url ? url : s->site->url);
+        free(env);
         s->script = build_script(s->site);
         if (!s->site_url || !s->script)
             rc = lk_error_set(err, LK_ENOMEM, 0, "out of memory");
     }
     if (rc == LK_OK)
         rc = resolve_mode(s, err);
-    if (rc == LK_OK && pthread_create(&s->thread, NULL, lk__session_supervise, s) != 0)
-        rc = lk_error_set(err, LK_EIO, 0, "cannot start the session's thread");
+    if (rc == LK_OK) {
+        lk__health_hold();
+        if (lk_sys_thread_start(&s->thread, lk__session_supervise, s) != 0) {
+            lk__health_release();
+            rc = lk_error_set(err, LK_EIO, 0, "cannot start the session's thread");
+        }
+    }
     if (rc != LK_OK) {
         free_session(s);
         return rc;

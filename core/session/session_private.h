@@ -30,7 +30,7 @@ struct lk_session {
     int backoff_ms;
     int stop_timeout_ms;
     int attached_mode; /* resolved from LK_MODE_AUTO at start */
-    char *script; /* watch.js with the site profile filled in */
+    char *script;      /* watch.js with the site profile filled in */
     lk_session_fn cb;
     void *user;
 
@@ -74,7 +74,12 @@ void lk__page_on_event(void *user, const lk_cdp_msg *msg);
 void lk__page_on_closed(void *user, const lk_error *why);
 
 /* health.c */
+void lk__health_hold(void);    /* a session starts using the shared snapshot */
+void lk__health_release(void); /* ... and stops: the last one frees it */
 void lk__session_refresh_health(lk_session *s);
+/* One Browser.getVersion round trip. LK_OK while the browser answers (or
+ * has missed fewer than a few in a row, counted in *strikes). */
+int lk__session_heartbeat(lk_session *s, int *strikes, lk_error *err);
 
 /* supervisor.c */
 void *lk__session_supervise(void *arg);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "latchkey/site.h"
+#include "latchkey/sys.h"
 #include "session/embedded.h"
 #include "util/strv.h"
 
@@ -135,25 +136,15 @@ int lk_site_parse(const char *json, size_t len, lk_site **out, lk_error *err)
 
 int lk_site_load(const char *path, lk_site **out, lk_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    size_t n;
+    char *buf = NULL;
+    size_t n = 0;
     int rc;
     *out = NULL;
-    if (!f)
+    rc = lk_sys_read_file(path, 256 * 1024, 0, &buf, &n, err);
+    if (rc == LK_ENOENT)
         return lk_error_set(err, LK_ENOENT, 0, "cannot open site profile %s", path);
-    buf = malloc(256 * 1024);
-    if (!buf) {
-        fclose(f);
-        return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
-    }
-    n = fread(buf, 1, 256 * 1024, f);
-    if (!feof(f)) {
-        fclose(f);
-        free(buf);
-        return lk_error_set(err, LK_EINVAL, 0, "site profile %s is larger than 256 KiB", path);
-    }
-    fclose(f);
+    if (rc != LK_OK)
+        return rc;
     rc = lk_site_parse(buf, n, out, err);
     free(buf);
     if (rc != LK_OK && err) {
@@ -166,22 +157,23 @@ int lk_site_load(const char *path, lk_site **out, lk_error *err)
 
 int lk_site_default(lk_site **out, lk_error *err)
 {
+    char *env = lk_sys_getenv("LATCHKEY_PROFILES");
     const char *dirs[2];
     size_t i;
-    dirs[0] = getenv("LATCHKEY_PROFILES");
+    int rc = -1;
+    dirs[0] = env;
     dirs[1] = LK_DATADIR "/profiles";
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 2 && rc < 0; i++) {
         char path[4096];
-        FILE *probe;
-        if (!dirs[i] || !*dirs[i])
+        if (!dirs[i])
             continue;
         snprintf(path, sizeof path, "%s/whatsapp-web.json", dirs[i]);
-        probe = fopen(path, "rb");
-        if (!probe)
-            continue;
-        fclose(probe);
         /* A broken file that exists is an error to show, not to skip. */
-        return lk_site_load(path, out, err);
+        if (lk_sys_ftype(path) != LK_FT_NONE)
+            rc = lk_site_load(path, out, err);
     }
+    free(env);
+    if (rc >= 0)
+        return rc;
     return lk_site_parse(lk_embedded_site_json, strlen(lk_embedded_site_json), out, err);
 }

@@ -8,8 +8,8 @@
 
 const char *lk_state_name(lk_state st)
 {
-    static const char *const names[] = {"stopped", "starting",  "loading",    "qr",
-                                        "linked",  "conflict",  "logged_out", "unreachable",
+    static const char *const names[] = {"stopped", "starting", "loading",    "qr",
+                                        "linked",  "conflict", "logged_out", "unreachable",
                                         "crashed", "failed"};
     return (unsigned)st < sizeof names / sizeof *names ? names[st] : "failed";
 }
@@ -43,6 +43,9 @@ void lk_session_get(lk_session *s, lk_session_info *out)
 {
     pthread_mutex_lock(&s->mu);
     copy_info(out, &s->info);
+    /* The last round trip, live: the connection is closed only after it
+     * is taken out of s->cdp under s->mu. */
+    out->rtt_ms = s->cdp ? lk_cdp_last_rtt_ms(s->cdp) : -1;
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -145,13 +145,17 @@ static int start_attached(lk_session *s, lk_error *err)
 static int follow(lk_session *s, int *failures, lk_error *err)
 {
     int64_t up_since = lk_sys_now_ms(), next_health = 0;
-    int poll_ms = s->attached_mode ? s->attach_poll_ms : HEALTH_MS;
+    int poll_ms = s->attached_mode ? s->attach_poll_ms : HEALTH_MS, strikes = 0;
     for (;;) {
         int closed, crashed, detached, canvas, version, take_over, stop;
         int64_t now = lk_sys_now_ms();
         if (now >= next_health) {
+            /* Attach mode polls the page anyway; an owned browser that
+             * shows nothing new is asked directly whether it still runs. */
+            if (!s->attached_mode && lk__session_heartbeat(s, &strikes, err) != LK_OK)
+                return err->code;
             lk__session_refresh_health(s);
-            next_health = now + HEALTH_MS;
+            next_health = lk_sys_now_ms() + HEALTH_MS;
         }
         if (*failures && now - up_since > STABLE_MS)
             *failures = 0;
@@ -267,7 +271,8 @@ void *lk__session_supervise(void *arg)
             end_browser(s, 3000);
         if (rc == LK_EBUSY || ++failures > s->max_restarts) {
             /* Someone else runs the profile, or it keeps failing: stop trying. */
-            lk__session_set_state(s, LK_STATE_FAILED, e.msg[0] ? e.msg : "the browser keeps failing");
+            lk__session_set_state(s, LK_STATE_FAILED,
+                                  e.msg[0] ? e.msg : "the browser keeps failing");
             pthread_mutex_lock(&s->mu);
             while (!s->stop_requested)
                 pthread_cond_wait(&s->cv, &s->mu);

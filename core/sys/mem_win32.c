@@ -4,15 +4,17 @@
 
 #include "latchkey/sys.h"
 
-int64_t lk_sys_proc_rss(long pid)
+int64_t lk_sys_proc_memory(long pid)
 {
-    PROCESS_MEMORY_COUNTERS pmc;
+    PROCESS_MEMORY_COUNTERS_EX pmc;
     HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
-    int64_t rss = -1;
+    int64_t bytes = -1;
     if (!h)
         return -1;
-    if (GetProcessMemoryInfo(h, &pmc, sizeof pmc))
-        rss = (int64_t)pmc.WorkingSetSize;
+    /* Private bytes: the commit charge no other process shares. The working
+     * set would count every shared DLL page once per process. */
+    if (GetProcessMemoryInfo(h, (PROCESS_MEMORY_COUNTERS *)&pmc, sizeof pmc))
+        bytes = (int64_t)pmc.PrivateUsage;
     CloseHandle(h);
-    return rss;
+    return bytes;
 }

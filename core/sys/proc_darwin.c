@@ -9,6 +9,7 @@
 #include <sys/param.h>
 #include <sys/proc.h>
 #include <sys/proc_info.h>
+#include <sys/resource.h>
 #include <sys/sysctl.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -297,4 +298,15 @@ int lk_sys_proc_same(long pid, uint64_t start_id)
     if (pid <= 0 || pid > INT_MAX)
         return 0;
     return identity_of((pid_t)pid, &id) == 0 && id.start_id == start_id && !id.zombie;
+}
+
+int64_t lk_sys_proc_memory(long pid)
+{
+    struct rusage_info_v2 ri;
+    if (pid <= 0 || pid > INT_MAX)
+        return -1;
+    /* The physical footprint is the figure Activity Monitor shows. */
+    if (proc_pid_rusage((int)pid, RUSAGE_INFO_V2, (rusage_info_t *)&ri) != 0)
+        return -1;
+    return (int64_t)ri.ri_phys_footprint;
 }

@@ -38,8 +38,8 @@ static ssize_t read_at(int dirfd, const char *name, char *buf, size_t size)
     return (ssize_t)got;
 }
 
-int lk__linux_stat(int dirfd, long *ppid, char *state, unsigned long long *start_ticks,
-                   char *comm, size_t comm_size)
+int lk__linux_stat(int dirfd, long *ppid, char *state, unsigned long long *start_ticks, char *comm,
+                   size_t comm_size)
 {
     char buf[1024];
     char *open_paren, *close_paren, *p;
@@ -213,7 +213,8 @@ static void scan_one(worker *w, int procfd, long pid, user_cache *users)
     p->ppid = ppid;
     p->name = lk_strdup(comm);
     p->start_id = ticks;
-    p->start_ms = w->hz > 0 ? w->btime * 1000 + (long long)(ticks * 1000ULL / (unsigned long)w->hz) : 0;
+    p->start_ms =
+        w->hz > 0 ? w->btime * 1000 + (long long)(ticks * 1000ULL / (unsigned long)w->hz) : 0;
     if (state == 'Z')
         p->flags |= LK_PROC_ZOMBIE;
     /* pid 1 and the kernel's own threads (kthreadd and its children). */
@@ -310,7 +311,7 @@ int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err)
     }
     if (rc == LK_OK) {
         for (i = 1; i < nw; i++)
-            w[i].threaded = pthread_create(&w[i].thread, NULL, scan, &w[i]) == 0;
+            w[i].threaded = lk_sys_thread_start(&w[i].thread, scan, &w[i]) == 0;
         scan(&w[0]);
         for (i = 1; i < nw; i++) {
             if (w[i].threaded)
@@ -355,23 +356,34 @@ int lk_sys_proc_same(long pid, uint64_t start_id)
     return same;
 }
 
-int64_t lk_sys_proc_rss(long pid)
+/* Reads up to size-1 bytes of a small /proc file. */
+static ssize_t read_small(const char *path, char *buf, size_t size)
 {
-    char path[64], buf[256];
-    int fd;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     ssize_t n;
-    long long pages;
-    snprintf(path, sizeof path, "/proc/%ld/statm", pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    n = read(fd, buf, sizeof buf - 1);
+    n = read(fd, buf, size - 1);
     close(fd);
-    if (n <= 0)
+    if (n >= 0)
+        buf[n] = '\0';
+    return n;
+}
+
+int64_t lk_sys_proc_memory(long pid)
+{
+    char path[64], buf[1024];
+    const char *pss;
+    long long kib, pages, shared;
+    /* smaps_rollup (Linux 4.14+) sums Pss over the mappings in the kernel. */
+    snprintf(path, sizeof path, "/proc/%ld/smaps_rollup", pid);
+    if (read_small(path, buf, sizeof buf) > 0 && (pss = strstr(buf, "\nPss:")) != NULL &&
+        sscanf(pss + 5, "%lld", &kib) == 1)
+        return (int64_t)kib * 1024;
+    /* Older kernels: resident minus file-backed shared pages. */
+    snprintf(path, sizeof path, "/proc/%ld/statm", pid);
+    if (read_small(path, buf, sizeof buf) <= 0 ||
+        sscanf(buf, "%*s %lld %lld", &pages, &shared) != 2 || pages < shared)
         return -1;
-    buf[n] = '\0';
-    /* "size resident shared ...", in pages */
-    if (sscanf(buf, "%*s %lld", &pages) != 1)
-        return -1;
-    return (int64_t)pages * sysconf(_SC_PAGESIZE);
+    return (int64_t)(pages - shared) * sysconf(_SC_PAGESIZE);
 }

@@ -97,6 +97,11 @@ check "status: health counts the processes" test "$(jq '.health.processes' "$WOR
 check "status: holders listed" test "$(jq '.holders | length' "$WORK/status.json")" -ge 1
 check "status: health has uptime, memory and round trip" test \
     "$(jq '.health | (.uptime_ms > 0) and (.memory_bytes > 0) and (.rtt_ms >= 0) and (.qr_age_ms >= 0)' "$WORK/status.json")" = true
+# Memory counts shared pages once (Pss), not once per process like RSS does.
+tree() { echo "$1"; for c in $(ps -o pid= --ppid "$1"); do tree "$c"; done; }
+rss_kib=$(ps -o rss= -p "$(tree "$bot" | paste -sd,)" | awk '{s += $1} END {print s + 0}')
+check "status: memory counts shared pages once (below the summed RSS)" \
+    test "$(jq .health.memory_bytes "$WORK/status.json")" -lt "$((rss_kib * 1024))"
 check "attach left the page where it was" test "$(jq -r .page.url "$WORK/status.json")" = "$URLB"
 "$CTL" stop "$P" > "$WORK/stop.txt"
 check "stop exits 0" test $? -eq 0
@@ -146,6 +151,13 @@ check "sessions finds wppconnect tokens" test "$(jq -r --arg p "$WORK/bot/tokens
 check "sessions finds RemoteAuth" test "$(jq -r --arg p "$R/RemoteAuth-x" '.[] | select(.path == $p) | .kind' "$WORK/sessions.json")" = wwebjs-remote
 "$CTL" sessions --root "$WORK/bot" > "$WORK/sessions.txt"
 check "sessions prints one line each" test "$(wc -l < "$WORK/sessions.txt")" -eq "$(jq length "$WORK/sessions.json")"
+
+# --- no browser: --json still prints its one object -----------------------------
+"$CTL" qr "$R/session-nobrowser" --json --chromium "$WORK/no-such-browser" > "$WORK/nob.json" 2>"$WORK/nob.err"
+check "no browser: qr exits 1" test $? -eq 1
+check "no browser: JSON says failed with the reason" \
+    test "$(jq -r '"\(.state) \(.error | length > 0)"' "$WORK/nob.json")" = "failed true"
+check "no browser: the reason is on stderr too" grep -q "no-such-browser" "$WORK/nob.err"
 
 # --- bad input -----------------------------------------------------------------
 "$CTL" qr "$WORK/port" 2>/dev/null; check "qr on a file: exit 2" test $? -eq 2

@@ -40,8 +40,8 @@ static unsigned states_seen(void)
 
 static int start_server(const char *serve, const char *root, const char *port_file, pid_t *pid)
 {
-    char *args[] = {(char *)serve, "--root", (char *)root, "--port-file", (char *)port_file,
-                    "--lifetime", "300", NULL};
+    char *args[] = {(char *)serve,     "--root",     (char *)root, "--port-file",
+                    (char *)port_file, "--lifetime", "300",        NULL};
     int i, port = 0;
     if (posix_spawn(pid, serve, NULL, NULL, args, environ) != 0)
         return 0;
@@ -100,7 +100,8 @@ static int crash_page(lk_cdp_loop *loop, const char *profile)
         goto out;
     infos = json_object_get(res, "targetInfos");
     for (i = 0; i < json_array_size(infos); i++)
-        if (strcmp(json_string_value(json_object_get(json_array_get(infos, i), "type")), "page") == 0)
+        if (strcmp(json_string_value(json_object_get(json_array_get(infos, i), "type")), "page") ==
+            0)
             target = json_string_value(json_object_get(json_array_get(infos, i), "targetId"));
     if (target) {
         json_t *att = NULL;
@@ -127,9 +128,17 @@ static pid_t start_bot_browser(const char *profile, const char *url)
 {
     char udd[200];
     const char *exe = getenv("LATCHKEY_CHROMIUM") ? getenv("LATCHKEY_CHROMIUM") : "chromium";
-    char *args[] = {(char *)exe, "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-component-update",
-                    "--no-first-run", "--remote-debugging-port=0", udd, (char *)url, NULL};
+    char *args[] = {(char *)exe,
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--no-first-run",
+                    "--remote-debugging-port=0",
+                    udd,
+                    (char *)url,
+                    NULL};
     pid_t pid = 0;
     snprintf(udd, sizeof udd, "--user-data-dir=%s", profile);
     if (posix_spawnp(&pid, exe, NULL, NULL, args, environ) != 0)

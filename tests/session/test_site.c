@@ -42,7 +42,8 @@ int main(void)
     CHECK(!parses("{\"name\":\"x\"}"));
     CHECK(!parses("{\"name\":\"x\",\"url\":\"javascript:alert(1)\"," BASE_QR "," BASE_REST "}"));
     CHECK(!parses("{\"name\":1,\"url\":\"http://x/\"," BASE_QR "," BASE_REST "}"));
-    CHECK(!parses("{\"name\":\"x\",\"name\":\"y\",\"url\":\"http://x/\"," BASE_QR "," BASE_REST "}"));
+    CHECK(
+        !parses("{\"name\":\"x\",\"name\":\"y\",\"url\":\"http://x/\"," BASE_QR "," BASE_REST "}"));
     CHECK(!parses("{\"name\":\"x\",\"url\":\"http://x/\"," BASE_QR ",\"linked\":[],"
                   "\"conflict\":{\"button_text\":\"a\"},\"logged_out\":{\"url_contains\":\"a\"}}"));
     CHECK(!parses("{\"name\":\"x\",\"url\":\"http://x/\"," BASE_QR ",\"linked\":[1],"

@@ -32,7 +32,8 @@ int main(void)
     lk_session *s = make();
     s->cb = count;
     CHECK(s->info.state == LK_STATE_STOPPED);
-    feed(s, "{\"url\":\"https://web.whatsapp.com/\",\"linked\":false,\"conflict\":false,\"qr\":null}");
+    feed(s,
+         "{\"url\":\"https://web.whatsapp.com/\",\"linked\":false,\"conflict\":false,\"qr\":null}");
     CHECK(s->info.state == LK_STATE_LOADING);
     feed(s, "{\"url\":\"https://web.whatsapp.com/\",\"qr\":\"2@aaa,bbb\"}");
     CHECK(s->info.state == LK_STATE_QR);
@@ -76,12 +77,14 @@ int main(void)
     lk_session_info_clear(&s->info);
     free(s);
     s = make();
-    feed(s, "{\"url\":\"u\",\"qr\":null,\"canvas\":{\"x\":1,\"y\":2,\"w\":264,\"h\":264,\"sig\":\"a\"}}");
+    feed(s, "{\"url\":\"u\",\"qr\":null,\"canvas\":{\"x\":1,\"y\":2,\"w\":264,\"h\":264,\"sig\":"
+            "\"a\"}}");
     CHECK(s->info.state == LK_STATE_QR);
     CHECK(s->want_canvas == 1);
     CHECK(s->canvas_clip[2] == 264);
     s->want_canvas = 0;
-    feed(s, "{\"url\":\"u\",\"qr\":null,\"canvas\":{\"x\":1,\"y\":2,\"w\":264,\"h\":264,\"sig\":\"b\"}}");
+    feed(s, "{\"url\":\"u\",\"qr\":null,\"canvas\":{\"x\":1,\"y\":2,\"w\":264,\"h\":264,\"sig\":"
+            "\"b\"}}");
     CHECK(s->want_canvas == 1);
     CHECK(s->info.rotations == 1);
     free(s->canvas_sig);

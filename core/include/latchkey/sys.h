@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 
 #include "latchkey/error.h"
 
@@ -115,8 +116,17 @@ size_t lk_sys_proc_wait(const long *pids, const uint64_t *start_ids, size_t n, i
                         int *alive);
 
 long lk_sys_self_pid(void);
-/* Resident memory of a process in bytes, -1 when unknown. */
-int64_t lk_sys_proc_rss(long pid);
+/* The memory a process costs, in bytes, -1 when unknown: what the system
+ * would get back if it ended. Shared pages count in proportion to their
+ * sharers (Linux: Pss), so summing a browser's processes does not count its
+ * shared libraries ten times. Windows: private bytes; macOS: the physical
+ * footprint that Activity Monitor shows. */
+int64_t lk_sys_proc_memory(long pid);
+
+/* Starts a library thread (one that runs no program code) with every
+ * signal blocked, so the program's handlers never run on it.
+ * Returns 0 or the pthread_create error. */
+int lk_sys_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* ---- files -------------------------------------------------------------- */
 
@@ -165,9 +175,9 @@ int lk_sys_mkdir(const char *path, lk_error *err); /* LK_OK if it exists already
 int lk_sys_remove_on_reboot(const char *path, lk_error *err);
 
 /* Guard rails. */
-int lk_sys_is_fs_root(const char *abspath);     /* "/", "C:\\", "\\\\server\\share\\" */
-int lk_sys_is_system_dir(const char *abspath);  /* /usr, /etc, C:\Windows ... and their parents */
-char *lk_sys_home_dir(void);                    /* caller frees; NULL when unknown */
+int lk_sys_is_fs_root(const char *abspath);    /* "/", "C:\\", "\\\\server\\share\\" */
+int lk_sys_is_system_dir(const char *abspath); /* /usr, /etc, C:\Windows ... and their parents */
+char *lk_sys_home_dir(void);                   /* caller frees; NULL when unknown */
 
 /* Chromium's profile lock: the SingletonLock symlink ("host-pid") on POSIX or
  * the `lockfile` opened exclusively on Windows. */
