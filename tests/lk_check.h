@@ -24,7 +24,7 @@ static int lk_t_passed, lk_t_failed;
             lk_t_passed++;                                                                         \
         } else {                                                                                   \
             lk_t_failed++;                                                                         \
-            printf("FAIL %s:%d: %s == %s (\"%s\" vs \"%s\")\n", __FILE__, __LINE__, #a, #b,       \
+            printf("FAIL %s:%d: %s == %s (\"%s\" vs \"%s\")\n", __FILE__, __LINE__, #a, #b,        \
                    lk_a_ ? lk_a_ : "(null)", lk_b_ ? lk_b_ : "(null)");                            \
         }                                                                                          \
     } while (0)

@@ -81,7 +81,8 @@ int lk_cmd_cleanup(int argc, char **argv)
         print_cleanup(c);
     }
     rc = (c->result == LK_RESULT_REMOVED || c->result == LK_RESULT_ALREADY_CLEAN ||
-          c->result == LK_RESULT_PLANNED) && c->nleft == 0
+          c->result == LK_RESULT_PLANNED) &&
+                 c->nleft == 0
              ? LK_EXIT_OK
              : LK_EXIT_FAIL;
     lk_cleanup_free(c);

@@ -34,7 +34,8 @@ void lk_cli_print_holders(const lk_holders *h)
     for (i = 0; i < h->nholders; i++)
         print_holder(&h->holders[i]);
     if (h->nholders == 0)
-        printf("  nothing holds it%s\n", h->nblind ? " (among the processes we could inspect)" : "");
+        printf("  nothing holds it%s\n",
+               h->nblind ? " (among the processes we could inspect)" : "");
     if (h->nblind) {
         printf("  %zu process%s could not be inspected:", h->nblind, h->nblind == 1 ? "" : "es");
         for (i = 0; i < h->nblind && i < MAX_BLIND_SHOWN; i++)

@@ -42,7 +42,8 @@ static void progress(run *r, const char *step)
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void add_left(run *r, const char *fmt, ...)
+static void
+add_left(run *r, const char *fmt, ...)
 {
     char buf[4200];
     va_list ap;
@@ -159,8 +160,7 @@ static void quarantine(run *r, const char *abs, lk_remove_pass *pass)
     char *dest = NULL;
     size_t i;
 
-    snprintf(name, sizeof name, "%s-%lld", lk_path_base(abs, r->win),
-             (long long)lk_sys_wall_ms());
+    snprintf(name, sizeof name, "%s-%lld", lk_path_base(abs, r->win), (long long)lk_sys_wall_ms());
     if (trash && lk_sys_mkdir(trash, NULL) == LK_OK)
         dest = lk_path_join(trash, name, r->win);
     if (dest && lk_sys_rename(abs, dest, NULL) == LK_OK) {
@@ -257,8 +257,7 @@ int lk_doctor_cleanup(const char *folder, const lk_cleanup_opts *opts, lk_cleanu
     return rc;
 }
 
-static int cleanup(const char *folder, const lk_cleanup_opts *opts, lk_cleanup **out,
-                   lk_error *err)
+static int cleanup(const char *folder, const lk_cleanup_opts *opts, lk_cleanup **out, lk_error *err)
 {
     static const lk_cleanup_opts defaults = {0, 0, NULL, NULL};
     int64_t start = lk_sys_now_ms();

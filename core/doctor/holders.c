@@ -133,9 +133,9 @@ static lk_kind classify(const lk_snapshot *snap, size_t idx, const char *chromiu
 {
     static const char *const node[] = {"node", "nodejs", "bun", "deno", NULL};
     static const char *const explorer[] = {"explorer", NULL};
-    static const char *const critical[] = {"System", "Registry", "smss",    "csrss", "wininit",
-                                           "winlogon", "services", "lsass", "svchost", "init",
-                                           "systemd", "launchd", "kthreadd", NULL};
+    static const char *const critical[] = {"System",   "Registry", "smss",     "csrss",   "wininit",
+                                           "winlogon", "services", "lsass",    "svchost", "init",
+                                           "systemd",  "launchd",  "kthreadd", NULL};
     const lk_proc *p = &snap->procs[idx];
     if (chromium_of_profile[idx] == 1)
         return is_chromium_child_flagged(p) ? LK_KIND_CHROMIUM_CHILD : LK_KIND_CHROMIUM_BROWSER;
@@ -166,8 +166,7 @@ static char *why_spare(const lk_snapshot *snap, const lk_proc *p, lk_kind kind)
     if (p->flags & LK_PROC_ZOMBIE)
         return lk_strdup("it has already exited (waiting for its parent to reap it)");
     if ((p->flags & LK_PROC_OTHER_USER) && !snap->elevated) {
-        snprintf(buf, sizeof buf,
-                 "it belongs to user %s; run as root or Administrator to end it",
+        snprintf(buf, sizeof buf, "it belongs to user %s; run as root or Administrator to end it",
                  p->user ? p->user : "(unknown)");
         return lk_strdup(buf);
     }
@@ -247,8 +246,8 @@ static void mark_chromium(const lk_snapshot *snap, const lk_target *t, char *mar
             if (mark[i] || (snap->procs[i].flags & LK_PROC_ZOMBIE))
                 continue;
             parent = lk_snapshot_find(snap, snap->procs[i].ppid);
-            if (parent && parent->pid != snap->procs[i].pid &&
-                mark[parent - snap->procs] && parent->start_ms <= snap->procs[i].start_ms) {
+            if (parent && parent->pid != snap->procs[i].pid && mark[parent - snap->procs] &&
+                parent->start_ms <= snap->procs[i].start_ms) {
                 mark[i] = 2;
                 changed = 1;
             }
@@ -275,7 +274,8 @@ static void fill_locks(const lk_snapshot *snap, const lk_target *t, lk_holders *
                 /* SingletonLock: live only if its pid is a Chromium of this profile here. */
                 const lk_proc *p = lk_snapshot_find(snap, info[i].owner_pid);
                 int same_host = host && strcmp(host, info[i].host) == 0;
-                l->stale = same_host && (!p || !lk__profile_matches(snap, (size_t)(p - snap->procs), t));
+                l->stale =
+                    same_host && (!p || !lk__profile_matches(snap, (size_t)(p - snap->procs), t));
             } else {
                 l->stale = !info[i].held; /* Windows lockfile: openable means nobody has it */
             }

@@ -19,7 +19,10 @@ int lk_sys_realpath(const char *path, char **out, lk_error *err)
 {
     char *r = realpath(path, NULL);
     if (!r)
-        return lk_error_set(err, errno == ENOENT ? LK_ENOENT : errno == EACCES ? LK_EACCES : LK_EIO,
+        return lk_error_set(err,
+                            errno == ENOENT   ? LK_ENOENT
+                            : errno == EACCES ? LK_EACCES
+                                              : LK_EIO,
                             errno, "%s: %s", path, strerror(errno));
     *out = r;
     return LK_OK;
@@ -219,8 +222,8 @@ int lk_sys_rename(const char *from, const char *to, lk_error *err)
 {
     if (rename(from, to) == 0)
         return LK_OK;
-    return lk_error_set(err, retryable(errno) ? LK_EBUSY : LK_EIO, errno, "cannot move %s to %s: %s",
-                        from, to, strerror(errno));
+    return lk_error_set(err, retryable(errno) ? LK_EBUSY : LK_EIO, errno,
+                        "cannot move %s to %s: %s", from, to, strerror(errno));
 }
 
 int lk_sys_mkdir(const char *path, lk_error *err)
@@ -255,15 +258,29 @@ int lk_sys_is_fs_root(const char *abspath)
 int lk_sys_is_system_dir(const char *abspath)
 {
     /* These and everything under them belong to the OS. */
-    static const char *const whole[] = {"/bin",  "/boot", "/dev", "/etc",   "/lib",
-                                        "/lib32", "/lib64", "/libx32", "/proc", "/sbin",
-                                        "/sys",  "/usr",  "/System", "/Library", "/Applications",
-                                        "/private/etc", "/private/var/db"};
+    static const char *const whole[] = {
+        "/bin",    "/boot",    "/dev",          "/etc",         "/lib",           "/lib32",
+        "/lib64",  "/libx32",  "/proc",         "/sbin",        "/sys",           "/usr",
+        "/System", "/Library", "/Applications", "/private/etc", "/private/var/db"};
     /* These themselves (not what lies under them). */
-    static const char *const exact[] = {"/",       "/home", "/root", "/tmp", "/var", "/var/tmp",
-                                        "/var/lib", "/opt",  "/srv",  "/mnt", "/media", "/run",
-                                        "/Users",  "/Volumes", "/private", "/private/tmp",
-                                        "/private/var", "/private/var/folders",
+    static const char *const exact[] = {"/",
+                                        "/home",
+                                        "/root",
+                                        "/tmp",
+                                        "/var",
+                                        "/var/tmp",
+                                        "/var/lib",
+                                        "/opt",
+                                        "/srv",
+                                        "/mnt",
+                                        "/media",
+                                        "/run",
+                                        "/Users",
+                                        "/Volumes",
+                                        "/private",
+                                        "/private/tmp",
+                                        "/private/var",
+                                        "/private/var/folders",
                                         "/private/var/tmp"};
     size_t i;
     for (i = 0; i < sizeof whole / sizeof *whole; i++)

@@ -63,11 +63,11 @@ int main(void)
     CHECK(has(hj, "killable", JSON_TRUE) && has(hj, "why_not", JSON_STRING));
     CHECK_STR(json_string_value(json_object_get(hj, "start_time")), "2025-11-22T04:00:00Z");
     CHECK_STR(json_string_value(json_object_get(hj, "kind")), "chromium-browser");
-    CHECK_STR(json_string_value(json_object_get(
-                  json_array_get(json_object_get(hj, "held"), 0), "how")),
-              "file");
-    CHECK(json_integer_value(json_object_get(
-              json_array_get(json_object_get(o, "uninspectable"), 0), "pid")) == 42);
+    CHECK_STR(
+        json_string_value(json_object_get(json_array_get(json_object_get(hj, "held"), 0), "how")),
+        "file");
+    CHECK(json_integer_value(json_object_get(json_array_get(json_object_get(o, "uninspectable"), 0),
+                                             "pid")) == 42);
     cj = json_array_get(json_object_get(o, "locks"), 0);
     CHECK(json_is_true(json_object_get(cj, "stale")));
     CHECK(json_integer_value(json_object_get(cj, "owner_pid")) == 1234);
@@ -90,9 +90,9 @@ int main(void)
     o = json_loads(s, 0, &jerr);
     CHECK(o != NULL);
     CHECK_STR(json_string_value(json_object_get(o, "result")), "quarantined");
-    CHECK_STR(json_string_value(json_object_get(
-                  json_array_get(json_object_get(o, "killed"), 0), "how")),
-              "forced");
+    CHECK_STR(
+        json_string_value(json_object_get(json_array_get(json_object_get(o, "killed"), 0), "how")),
+        "forced");
     CHECK(has(json_array_get(json_object_get(o, "spared"), 0), "why", JSON_STRING));
     CHECK(json_array_size(json_object_get(o, "left")) == 1);
     CHECK(has(o, "quarantine", JSON_STRING) && has(o, "elapsed_ms", JSON_INTEGER));

@@ -16,16 +16,16 @@ extern "C" {
 int lk_browser_find(const char *explicit_path, char **out, lk_error *err);
 
 typedef struct lk_browser_opts {
-    const char *exe;        /* from lk_browser_find */
-    const char *profile;    /* --user-data-dir */
-    const char *url;        /* first page, NULL for about:blank */
-    int headed;             /* 0: --headless=new */
-    int timeout_ms;         /* for the DevTools endpoint to appear; 0: 20 s */
+    const char *exe;               /* from lk_browser_find */
+    const char *profile;           /* --user-data-dir */
+    const char *url;               /* first page, NULL for about:blank */
+    int headed;                    /* 0: --headless=new */
+    int timeout_ms;                /* for the DevTools endpoint to appear; 0: 20 s */
     const char *const *extra_args; /* NULL-terminated, may be NULL */
 } lk_browser_opts;
 
 typedef struct lk_browser {
-    lk_child *child;  /* the process tree we own */
+    lk_child *child; /* the process tree we own */
     long pid;
     uint64_t start_id;
     int port;

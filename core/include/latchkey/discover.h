@@ -13,10 +13,10 @@ extern "C" {
 
 typedef enum lk_folder_state {
     LK_FOLDER_MISSING = 0,
-    LK_FOLDER_IDLE,       /* nothing runs it, no lock */
-    LK_FOLDER_RUNNING,    /* a Chromium runs it */
-    LK_FOLDER_LOCKED,     /* something else holds files in it */
-    LK_FOLDER_STALE_LOCK  /* nothing runs it but a dead browser's lock is left */
+    LK_FOLDER_IDLE,      /* nothing runs it, no lock */
+    LK_FOLDER_RUNNING,   /* a Chromium runs it */
+    LK_FOLDER_LOCKED,    /* something else holds files in it */
+    LK_FOLDER_STALE_LOCK /* nothing runs it but a dead browser's lock is left */
 } lk_folder_state;
 const char *lk_folder_state_name(lk_folder_state st);
 

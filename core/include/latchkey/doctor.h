@@ -57,8 +57,7 @@ typedef struct lk_holders {
  * every Chromium process of that profile (by --user-data-dir) and their
  * descendants, holding something or not, and Restart Manager's answer on
  * Windows. Cheap: no new process walk. */
-int lk_doctor_holders(const lk_snapshot *snap, const char *folder, lk_holders **out,
-                      lk_error *err);
+int lk_doctor_holders(const lk_snapshot *snap, const char *folder, lk_holders **out, lk_error *err);
 void lk_holders_free(lk_holders *h);
 
 /* The processes running Chromium on `folder` (by --user-data-dir) and their
@@ -117,8 +116,8 @@ typedef struct lk_cleanup {
 typedef void (*lk_progress_fn)(void *user, const char *step);
 
 typedef struct lk_cleanup_opts {
-    unsigned flags;       /* LK_CLEAN_* */
-    int timeout_ms;       /* overall deadline; 0 means 10 s */
+    unsigned flags; /* LK_CLEAN_* */
+    int timeout_ms; /* overall deadline; 0 means 10 s */
     lk_progress_fn progress;
     void *progress_user;
 } lk_cleanup_opts;

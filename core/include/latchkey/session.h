@@ -29,9 +29,10 @@ typedef enum lk_state {
 const char *lk_state_name(lk_state s);
 
 typedef enum lk_session_mode {
-    LK_MODE_AUTO = 0, /* attach when a browser with a DevTools endpoint runs the profile, else own */
-    LK_MODE_ATTACH,   /* attach only: never start a browser */
-    LK_MODE_OWN       /* start our own browser (refused if the profile is in use) */
+    LK_MODE_AUTO =
+        0,          /* attach when a browser with a DevTools endpoint runs the profile, else own */
+    LK_MODE_ATTACH, /* attach only: never start a browser */
+    LK_MODE_OWN     /* start our own browser (refused if the profile is in use) */
 } lk_session_mode;
 
 typedef struct lk_session_opts {
@@ -42,7 +43,7 @@ typedef struct lk_session_opts {
     const lk_site *site;  /* NULL: lk_site_default() */
     lk_session_mode mode;
     int headed;
-    int max_restarts;  /* 0: 6 */
+    int max_restarts;   /* 0: 6 */
     int attach_poll_ms; /* attach mode's timed read; 0: 100 ms */
     int backoff_ms;     /* first retry delay, doubling to 30 s; 0: 500 ms */
 } lk_session_opts;
@@ -50,17 +51,17 @@ typedef struct lk_session_opts {
 /* A consistent copy of everything known about a session. */
 typedef struct lk_session_info {
     lk_state state;
-    int64_t since_ms; /* wall clock of the last state change */
-    char reason[256]; /* why it is in this state */
-    char *qr;         /* the QR payload, NULL when none (or canvas only) */
+    int64_t since_ms;      /* wall clock of the last state change */
+    char reason[256];      /* why it is in this state */
+    char *qr;              /* the QR payload, NULL when none (or canvas only) */
     unsigned char *qr_png; /* canvas-only QR: the captured PNG */
     size_t qr_png_len;
     int qr_from_canvas;
     int rotations;    /* payload changes seen */
     int64_t qr_at_ms; /* wall clock when the current QR appeared */
     char *url;
-    char *version;    /* the web app's version, when the page exposes it */
-    int attached;     /* 1: someone else's browser */
+    char *version; /* the web app's version, when the page exposes it */
+    int attached;  /* 1: someone else's browser */
     long browser_pid;
     int process_count;
     int64_t memory_bytes;

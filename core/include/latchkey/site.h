@@ -14,10 +14,10 @@ extern "C" {
 typedef struct lk_site {
     char *name;
     char *url;
-    char *qr_selector;   /* the element that carries the QR payload */
-    char *qr_attribute;  /* the attribute holding the payload */
-    char *qr_canvas;     /* the canvas to capture when there is no payload */
-    char **linked;       /* any of these present: the session is linked */
+    char *qr_selector;  /* the element that carries the QR payload */
+    char *qr_attribute; /* the attribute holding the payload */
+    char *qr_canvas;    /* the canvas to capture when there is no payload */
+    char **linked;      /* any of these present: the session is linked */
     size_t nlinked;
     char *conflict_text;     /* button text, matched case-insensitively */
     char *conflict_selector; /* or this element */
