@@ -11,7 +11,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 run_pkgs=(build-essential cmake pkg-config libjansson-dev libcurl4-openssl-dev
           libwebsockets-dev libqrencode-dev libgtk-3-dev libayatana-appindicator3-dev chromium)
-test_pkgs=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev nsis xvfb xdotool zbar-tools imagemagick
+test_pkgs=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev nsis xvfb dbus xdotool zbar-tools imagemagick
            jq lsof psmisc clang)
 
 case "$mode" in

@@ -1,0 +1,86 @@
+# Shared by the GUI tests: a private X server, session bus and home for the
+# app, screenshots kept as artifacts, the fixture page.
+# A test script starts with: . "$(dirname "$0")/lib.sh"
+# Its arguments (from CMakeLists.txt): latchkey latchkeyctl hold_helper fixture_serve fixtures-dir
+APP=$1 CTL=$2 HELPER=$3 SERVE=$4 FIXTURES=$5
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+
+CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
+[ -n "$CHROMIUM" ] || { bad "no Chromium found (installer/deps/debian.sh test installs it)"; finish; exit 1; }
+export LATCHKEY_CHROMIUM=$CHROMIUM
+for tool in Xvfb dbus-daemon import zbarimg xdotool; do
+    command -v "$tool" >/dev/null ||
+        { bad "$tool is missing (installer/deps/debian.sh test installs it)"; finish; exit 1; }
+done
+
+# Screenshots of this test go to $SHOTS/<test name>/, kept after the run.
+SHOTS=${SHOTS:-$WORK/shots}/$(basename "$0" .sh)
+rm -rf "$SHOTS"
+mkdir -p "$SHOTS"
+shot_n=0
+
+# A display of our own: -displayfd picks a free number and writes it.
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
+track "$!"
+for i in $(seq 1 500); do [ -s "$WORK/display" ] && break; sleep 0.01; done
+export DISPLAY=":$(head -1 "$WORK/display")"
+[ "$DISPLAY" != ":" ] || { bad "Xvfb did not start: $(cat "$WORK/xvfb.log")"; finish; exit 1; }
+
+# A session bus of our own: GApplication's single instance lives on it.
+eval "$(dbus-daemon --session --fork --print-address=1 --print-pid=1 |
+        { read -r a; read -r p; echo "export DBUS_SESSION_BUS_ADDRESS='$a'; DBUS_PID=$p"; })"
+track "$DBUS_PID"
+
+export XDG_RUNTIME_DIR=$WORK/run XDG_CONFIG_HOME=$WORK/config XDG_DATA_HOME=$WORK/data
+export XDG_CACHE_HOME=$WORK/cache LATCHKEY_HOME=$WORK/home
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
+
+# The fixture page, served on a free port.
+"$SERVE" --root "$FIXTURES" --port-file "$WORK/port" --lifetime 900 >/dev/null 2>&1 &
+track "$!"
+for i in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.02; done
+PORT=$(cat "$WORK/port")
+BASE="http://127.0.0.1:$PORT/whatsapp.html"
+
+# shot NAME: a screenshot of the whole screen; prints its path.
+shot() {
+    shot_n=$((shot_n + 1))
+    local f
+    f=$SHOTS/$(printf '%02d' "$shot_n")-$1.png
+    import -window root "$f" 2>/dev/null
+    echo "$f"
+}
+
+# screen_qr NAME: decodes the QR code on screen now; prints its text, or
+# nothing when no QR code is visible. The screenshot is kept.
+screen_qr() {
+    zbarimg --quiet --raw "$(shot "$1")" 2>/dev/null | head -1
+}
+
+# wait_qr NAME WANT [SECONDS]: until the screen shows a QR code reading WANT.
+wait_qr() {
+    local name=$1 want=$2 secs=${3:-20} end got=
+    end=$((SECONDS + secs))
+    while [ $SECONDS -lt "$end" ]; do
+        got=$(screen_qr "$name")
+        [ "$got" = "$want" ] && return 0
+        sleep 0.3
+    done
+    echo "screen shows QR '$got', want '$want'" >&2
+    return 1
+}
+
+# window_of TITLE-REGEX [SECONDS]: the X window id of a visible window.
+window_of() {
+    local end=$((SECONDS + ${2:-20})) w
+    while [ $SECONDS -lt "$end" ]; do
+        w=$(xdotool search --onlyvisible --name "$1" 2>/dev/null | head -1)
+        [ -n "$w" ] && { echo "$w"; return 0; }
+        sleep 0.2
+    done
+    return 1
+}
+
+# Chromium processes whose command line names a folder under $WORK.
+our_chromium() { pgrep -f -- "--user-data-dir=$WORK" || true; }
