@@ -50,31 +50,54 @@ static void add_link(holds *h, int dirfd, const char *name, lk_how how)
     add_path(h, buf, (size_t)n, how);
 }
 
+/* One line of maps: keep its path, once per run of mappings of one file. */
+static void map_line(holds *h, char *line, size_t len, char *last, size_t last_size)
+{
+    char *path = memchr(line, '/', len);
+    size_t n;
+    if (!path)
+        return;
+    n = (size_t)(line + len - path);
+    path[n] = '\0';
+    if (strcmp(path, last) == 0)
+        return;
+    snprintf(last, last_size, "%s", path);
+    add_path(h, path, n, LK_HOW_MAP);
+}
+
 static void read_maps_text(holds *h, int fd)
 {
-    FILE *f = fdopen(dup(fd), "r");
-    char line[4608];
+    /* Plain reads into one buffer: stdio would cost a dup, an fstat and a
+     * small buffer per process, and this runs for every process there is. */
+    char buf[32768 + 1];
     char last[4096] = "";
-    if (!f) {
-        failed(h, errno);
-        return;
-    }
-    while (fgets(line, sizeof line, f)) {
-        char *path = strchr(line, '/');
-        size_t n;
-        if (!path)
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+        char *line, *nl;
+        if (n < 0 && errno == EINTR)
             continue;
-        n = strcspn(path, "\n");
-        path[n] = '\0';
-        /* Maps of one file come in runs; keep one entry per run. */
-        if (strcmp(path, last) == 0)
-            continue;
-        snprintf(last, sizeof last, "%s", path);
-        add_path(h, path, n, LK_HOW_MAP);
+        if (n < 0) {
+            failed(h, errno);
+            return;
+        }
+        have += (size_t)n;
+        line = buf;
+        while ((nl = memchr(line, '\n', (size_t)(buf + have - line))) != NULL) {
+            map_line(h, line, (size_t)(nl - line), last, sizeof last);
+            line = nl + 1;
+        }
+        have -= (size_t)(line - buf);
+        memmove(buf, line, have);
+        if (n == 0 || have == sizeof buf - 1) {
+            /* The end, or a line longer than the buffer: take what there is. */
+            if (have)
+                map_line(h, buf, have, last, sizeof last);
+            if (n == 0)
+                return;
+            have = 0;
+        }
     }
-    if (ferror(f))
-        failed(h, errno);
-    fclose(f);
 }
 
 static void read_maps(holds *h, int dirfd)

@@ -220,6 +220,13 @@ static void scan_one(worker *w, int procfd, long pid, user_cache *users)
     /* pid 1 and the kernel's own threads (kthreadd and its children). */
     if (pid == 1 || pid == 2 || ppid == 2)
         p->flags |= LK_PROC_CRITICAL;
+    if (pid == 2 || ppid == 2) {
+        /* A kernel thread: no command line, executable, files or mappings,
+         * and often most of the process table. Nothing more to read. */
+        p->user = user_name(users, 0);
+        close(pfd);
+        return;
+    }
     read_cmdline(pfd, p);
     read_user(pfd, p, users);
     p->exe = read_link_at(pfd, "exe");
