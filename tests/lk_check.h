@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "latchkey/sys.h"
+
 static int lk_t_passed, lk_t_failed;
 
 #define CHECK(cond)                                                                                \
@@ -33,6 +35,14 @@ static inline int lk_check_done(void)
 {
     printf("%d passed, %d failed\n", lk_t_passed, lk_t_failed);
     return lk_t_failed ? 1 : 0;
+}
+
+/* A whole file (up to 16 MiB) as a malloc'd string, NULL when unreadable. */
+static inline char *lk_t_slurp(const char *path)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    return lk_sys_read_file(path, 16u << 20, 0, &buf, &n, NULL) == LK_OK ? buf : NULL;
 }
 
 #endif

@@ -26,23 +26,6 @@ static void in_work(char *out, size_t n, const char *name)
     snprintf(out, n, "%s/%s", work, name);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n)
-        buf[0] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* Processes whose command line names this profile: the browser and every
  * helper it started (Chromium passes --user-data-dir to all of them). */
 static int profile_procs(const char *profile)
@@ -214,7 +197,7 @@ static void test_launch_refuse_stop(void)
     CHECK(b->ws_url && strncmp(b->ws_url, "ws://127.0.0.1:", 15) == 0);
     CHECK(strstr(b->ws_url, "/devtools/browser/") != NULL);
     snprintf(port_file, sizeof port_file, "%s/DevToolsActivePort", profile);
-    text = slurp(port_file);
+    text = lk_t_slurp(port_file);
     snprintf(line, sizeof line, "%d\n", b->port);
     CHECK(text && strncmp(text, line, strlen(line)) == 0);
     if (text && strchr(text, '\n')) {
@@ -237,7 +220,7 @@ static void test_launch_refuse_stop(void)
     CHECK(strstr(err.msg, line) != NULL);
     CHECK(strstr(err.msg, "latchkeyctl qr") != NULL);
     CHECK(strstr(err.msg, "latchkeyctl cleanup") != NULL);
-    text = slurp(port_file); /* the refusal touched nothing */
+    text = lk_t_slurp(port_file); /* the refusal touched nothing */
     CHECK(text != NULL);
     free(text);
 
@@ -269,7 +252,7 @@ static void test_stale_port(void)
         return;
     }
     snprintf(port_file, sizeof port_file, "%s/DevToolsActivePort", profile);
-    before = slurp(port_file);
+    before = lk_t_slurp(port_file);
     /* A crash: SIGKILL leaves DevToolsActivePort and SingletonLock behind. */
     CHECK(lk_child_end_tree(b->child, 1, &err) == LK_OK);
     CHECK(wait_no_procs(profile, 10000) == 0);
@@ -283,7 +266,7 @@ static void test_stale_port(void)
         free(before);
         return;
     }
-    after = slurp(port_file);
+    after = lk_t_slurp(port_file);
     CHECK(before && after && strcmp(before, after) != 0);
     CHECK(version_has(b->port, b->ws_url));
     CHECK(lk_browser_stop(b, 0, &err) == LK_OK);
@@ -336,14 +319,14 @@ static void test_pdeathsig(const char *helper)
     if (!h)
         return;
     deadline = lk_sys_now_ms() + 40000;
-    while (!(text = slurp(ready)) && lk_sys_now_ms() < deadline &&
+    while (!(text = lk_t_slurp(ready)) && lk_sys_now_ms() < deadline &&
            !lk_child_wait(h, lk_sys_now_ms() + 20))
         ;
     browser = text ? strtol(text, NULL, 10) : 0;
     free(text);
     CHECK(browser > 0);
     if (browser <= 0) {
-        text = slurp(log);
+        text = lk_t_slurp(log);
         printf("helper log: %s\n", text ? text : "(none)");
         free(text);
     }

@@ -18,23 +18,6 @@ static char work[] = "/tmp/lk-fixture-XXXXXX";
 static char chromium[4096];
 static int port;
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n)
-        buf[0] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static size_t collect(char *data, size_t size, size_t n, void *user)
 {
     char **buf = user;
@@ -122,7 +105,7 @@ static char *run(const char *const *argv, const char *name)
         lk_child_wait(c, lk_sys_now_ms() + 5000);
     }
     lk_child_free(c);
-    return slurp(log);
+    return lk_t_slurp(log);
 }
 
 static char *chromium_do(const char *query, const char *what, const char *name)
@@ -274,7 +257,7 @@ int main(int argc, char **argv)
     serve[5] = NULL;
     CHECK(lk_sys_spawn(serve, NULL, &server, &err) == LK_OK);
     deadline = lk_sys_now_ms() + 10000;
-    while (server && !(text = slurp(port_file)) && lk_sys_now_ms() < deadline &&
+    while (server && !(text = lk_t_slurp(port_file)) && lk_sys_now_ms() < deadline &&
            !lk_child_wait(server, lk_sys_now_ms() + 10))
         ;
     port = text ? atoi(text) : 0;

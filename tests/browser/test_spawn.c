@@ -14,23 +14,6 @@
 
 static char work[] = "/tmp/lk-spawn-XXXXXX";
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n)
-        buf[0] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void test_missing(void)
 {
     const char *argv[] = {"/no/such/program", "x", NULL};
@@ -66,7 +49,7 @@ static void test_io(void)
     if (!c)
         return;
     CHECK(lk_child_wait(c, lk_sys_now_ms() + 10000) == 1);
-    out = slurp(log);
+    out = lk_t_slurp(log);
     CHECK(out != NULL);
     if (out) {
         char expect[64];
@@ -86,7 +69,7 @@ static void test_io(void)
         CHECK(lk_child_wait(c, lk_sys_now_ms() + 10000) == 1);
         lk_child_free(c);
     }
-    out = slurp(log);
+    out = lk_t_slurp(log);
     CHECK(out && strstr(out, "first\n") && strstr(out, "second\n"));
     free(out);
 }

@@ -29,28 +29,7 @@
 #include "latchkey/error.h"
 #include "latchkey/sys.h"
 
-static int g_pass, g_fail;
-
-#define CHECK(cond, ...) check_((cond) ? 1 : 0, __LINE__, __VA_ARGS__)
-
-static int check_(int ok, int line, const char *fmt, ...) LK_PRINTF_FORMAT(3, 4);
-static int check_(int ok, int line, const char *fmt, ...)
-{
-    va_list ap;
-    printf(ok ? "ok   " : "FAIL ");
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    if (!ok)
-        printf("  (line %d)", line);
-    printf("\n");
-    fflush(stdout);
-    if (ok)
-        g_pass++;
-    else
-        g_fail++;
-    return ok;
-}
+#include "win_check.h"
 
 /* ---- a DevTools stand-in: /json/version and a WebSocket, over Winsock ------ */
 

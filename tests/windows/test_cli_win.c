@@ -25,37 +25,8 @@
 #include "latchkey/error.h"
 #include "latchkey/sys.h"
 
-static int g_pass, g_fail;
+#include "win_check.h"
 
-#define CHECK(cond, ...) check_((cond) ? 1 : 0, __LINE__, __VA_ARGS__)
-
-static int check_(int ok, int line, const char *fmt, ...) LK_PRINTF_FORMAT(3, 4);
-static int check_(int ok, int line, const char *fmt, ...)
-{
-    va_list ap;
-    printf(ok ? "ok   " : "FAIL ");
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    if (!ok)
-        printf("  (line %d)", line);
-    printf("\n");
-    fflush(stdout);
-    if (ok)
-        g_pass++;
-    else
-        g_fail++;
-    return ok;
-}
-
-static char *u8(const wchar_t *w)
-{
-    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-    char *s = n > 0 ? malloc((size_t)n) : NULL;
-    if (s)
-        WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
-    return s;
-}
 
 /* "/unix/path" (what ctest hands a program under wine) -> "Z:\unix\path". */
 static wchar_t *host_path(const char *arg)

@@ -22,31 +22,7 @@
 #include "latchkey/doctor.h"
 #include "latchkey/sys.h"
 
-static int g_pass, g_fail;
-
-#define CHECK(cond, ...) check_((cond) ? 1 : 0, __LINE__, __VA_ARGS__)
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int
-check_(int ok, int line, const char *fmt, ...)
-{
-    va_list ap;
-    printf(ok ? "ok   " : "FAIL ");
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    if (!ok)
-        printf("  (line %d)", line);
-    printf("\n");
-    fflush(stdout);
-    if (ok)
-        g_pass++;
-    else
-        g_fail++;
-    return ok;
-}
+#include "win_check.h"
 
 static void note(const char *fmt, ...)
 {
@@ -61,14 +37,6 @@ static void note(const char *fmt, ...)
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static char *u8(const wchar_t *w)
-{
-    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
-    char *s = n > 0 ? malloc((size_t)n) : NULL;
-    if (s)
-        WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
-    return s;
-}
 
 static wchar_t *wide(const char *s)
 {

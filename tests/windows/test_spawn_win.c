@@ -45,28 +45,6 @@ static void path_in(char *out, size_t n, const char *name)
     snprintf(out, n, "%s\\%s", dir_u8, name);
 }
 
-static char *slurp(const char *path)
-{
-    wchar_t w[MAX_PATH * 2];
-    FILE *f;
-    char *buf;
-    long size;
-    MultiByteToWideChar(CP_UTF8, 0, path, -1, w, MAX_PATH * 2);
-    f = _wfopen(w, L"rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)size + 1);
-    if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 static void test_missing(void)
 {
     const char *argv[] = {"C:\\no\\such\\program.exe", NULL};
@@ -117,7 +95,7 @@ static void test_quoting(void)
     }
     CHECK(lk_child_wait(c, lk_sys_now_ms() + 20000) == 1);
     lk_child_free(c);
-    got = slurp(log);
+    got = lk_t_slurp(log);
     CHECK(got != NULL);
     if (got) {
         /* The C runtime writes text mode: drop the CRs before comparing. */
@@ -134,7 +112,7 @@ static void test_quoting(void)
 static DWORD wait_pidfile(const char *path, int64_t deadline)
 {
     while (lk_sys_now_ms() < deadline) {
-        char *s = slurp(path);
+        char *s = lk_t_slurp(path);
         DWORD pid = s ? (DWORD)strtoul(s, NULL, 10) : 0;
         free(s);
         if (pid)
