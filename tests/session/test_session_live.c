@@ -192,8 +192,11 @@ static void test_attach_follows_the_bot(lk_cdp_loop *loop, const char *root, int
     {
         char file[200];
         snprintf(file, sizeof file, "%s/DevToolsActivePort", profile);
-        for (i = 0; i < 1000 && access(file, F_OK) != 0; i++)
+        /* A loaded machine can take long to start Chromium; attaching
+         * before its endpoint exists would start a browser of our own. */
+        for (i = 0; i < 6000 && access(file, F_OK) != 0; i++)
             usleep(10000);
+        CHECK(access(file, F_OK) == 0);
     }
     memset(&o, 0, sizeof o);
     o.loop = loop;
@@ -207,6 +210,9 @@ static void test_attach_follows_the_bot(lk_cdp_loop *loop, const char *root, int
     }
     CHECK(lk_session_wait(s, LK_STATES(LK_STATE_QR), lk_sys_now_ms() + 30000) == LK_STATE_QR);
     lk_session_get(s, &info);
+    if (info.state != LK_STATE_QR)
+        printf("attach: state %s: %s (last error: %s)\n", lk_state_name(info.state), info.reason,
+               info.last_error);
     CHECK(info.attached == 1);
     CHECK(info.browser_pid == bot);
     lk_session_info_clear(&info);
