@@ -144,7 +144,9 @@ void lk__linux_read_holds(lk_snap_builder *b, size_t idx, int dirfd)
         lk__snap_blind(b, p->pid, p->name, strerror(errno));
         return;
     }
-    while ((de = readdir(d)) != NULL) {
+    /* Access to the links is decided per process (ptrace rules): once one
+     * is denied, the rest are too, and the process is reported as such. */
+    while (!h.denied && (de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue;
         add_link(&h, fdir, de->d_name, LK_HOW_FILE);
