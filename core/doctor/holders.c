@@ -339,6 +339,18 @@ void lk__target_free(lk_target *t)
     free(t->real);
 }
 
+static int cmp_holder_pid(const void *a, const void *b)
+{
+    long x = ((const lk_holder *)a)->proc.pid, y = ((const lk_holder *)b)->proc.pid;
+    return (x > y) - (x < y);
+}
+
+static int cmp_blind_pid(const void *a, const void *b)
+{
+    long x = ((const lk_blind *)a)->pid, y = ((const lk_blind *)b)->pid;
+    return (x > y) - (x < y);
+}
+
 int lk_doctor_holders(const lk_snapshot *snap, const char *folder, lk_holders **out, lk_error *err)
 {
     int win = snap->case_insensitive_paths;
@@ -413,6 +425,11 @@ int lk_doctor_holders(const lk_snapshot *snap, const char *folder, lk_holders **
             h->nblind = snap->nblind;
     }
     fill_locks(snap, &t, h);
+    /* Reports list processes by pid, whatever order the scan found them in. */
+    if (h->nholders)
+        qsort(h->holders, h->nholders, sizeof *h->holders, cmp_holder_pid);
+    if (h->nblind)
+        qsort(h->blind, h->nblind, sizeof *h->blind, cmp_blind_pid);
     free(mark);
     free(slot_of);
     lk__target_free(&t);

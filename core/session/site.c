@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "latchkey/path.h"
 #include "latchkey/site.h"
 #include "latchkey/sys.h"
 #include "session/embedded.h"
@@ -155,15 +156,37 @@ int lk_site_load(const char *path, lk_site **out, lk_error *err)
     return rc;
 }
 
+/* <exe dir>/LK_DATADIR_FROM_BINDIR/profiles ("../share/latchkey/profiles"):
+ * where an installed tree keeps its profiles wherever it was installed. */
+static char *installed_profiles_dir(void)
+{
+    char *exe = lk_sys_self_exe(), *dir, *out = NULL;
+    size_t need;
+    if (!exe)
+        return NULL;
+    dir = lk_path_dir(exe, lk_path_is_win(exe));
+    free(exe);
+    if (!dir)
+        return NULL;
+    need = strlen(dir) + sizeof "/" LK_DATADIR_FROM_BINDIR "/profiles";
+    out = malloc(need);
+    if (out)
+        snprintf(out, need, "%s/%s/profiles", dir, LK_DATADIR_FROM_BINDIR);
+    free(dir);
+    return out;
+}
+
 int lk_site_default(lk_site **out, lk_error *err)
 {
     char *env = lk_sys_getenv("LATCHKEY_PROFILES");
-    const char *dirs[2];
+    char *installed = installed_profiles_dir();
+    const char *dirs[3];
     size_t i;
     int rc = -1;
     dirs[0] = env;
-    dirs[1] = LK_DATADIR "/profiles";
-    for (i = 0; i < 2 && rc < 0; i++) {
+    dirs[1] = installed;
+    dirs[2] = LK_DATADIR "/profiles";
+    for (i = 0; i < 3 && rc < 0; i++) {
         char path[4096];
         if (!dirs[i])
             continue;
@@ -173,6 +196,7 @@ int lk_site_default(lk_site **out, lk_error *err)
             rc = lk_site_load(path, out, err);
     }
     free(env);
+    free(installed);
     if (rc >= 0)
         return rc;
     return lk_site_parse(lk_embedded_site_json, strlen(lk_embedded_site_json), out, err);

@@ -174,8 +174,8 @@ static char *read_link_at(int dirfd, const char *name)
 /* One worker's share of the process walk. */
 typedef struct worker {
     lk_snap_builder b;
-    const long *pids;
-    size_t npids;
+    const long *pids; /* every pid; this worker takes every stride-th from first */
+    size_t npids, first, stride;
     unsigned what;
     long long btime;
     long hz;
@@ -251,7 +251,7 @@ static void *scan(void *arg)
         w->rc = LK_EIO;
         return NULL;
     }
-    for (i = 0; i < w->npids && w->rc == LK_OK; i++)
+    for (i = w->first; i < w->npids && w->rc == LK_OK; i += w->stride)
         scan_one(w, procfd, w->pids[i], &users);
     for (i = 0; i < users.n; i++)
         free(users.name[i]);
@@ -291,7 +291,7 @@ int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err)
 {
     worker w[MAX_WORKERS];
     long *pids = NULL;
-    size_t npids = 0, nw, i, per;
+    size_t npids = 0, nw, i;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int rc;
 
@@ -304,14 +304,16 @@ int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err)
         nw = MAX_WORKERS;
     while (nw > 1 && npids / nw < PIDS_PER_WORKER)
         nw--;
-    per = (npids + nw - 1) / (nw ? nw : 1);
     memset(w, 0, sizeof w);
     for (i = 0; i < nw; i++) {
-        size_t from = i * per, to = from + per > npids ? npids : from + per;
         if ((rc = lk__snap_begin(&w[i].b, err)) != LK_OK)
             break;
-        w[i].pids = pids + from;
-        w[i].npids = to > from ? to - from : 0;
+        /* Interleaved, not halves: the low pids are mostly kernel threads,
+         * which cost almost nothing, so halves would leave one worker idle. */
+        w[i].pids = pids;
+        w[i].npids = npids;
+        w[i].first = i;
+        w[i].stride = nw;
         w[i].what = what;
         w[i].btime = boot_time_s();
         w[i].hz = sysconf(_SC_CLK_TCK);

@@ -244,6 +244,12 @@ char *lk_sys_getenv(const char *name);
 int lk_sys_read_file(const char *path, size_t max, int tail, char **buf, size_t *len,
                      lk_error *err);
 
+/* The running program's own executable: an absolute UTF-8 path (symlinks
+ * resolved on Linux and macOS), NULL when unknown. Installed data is found
+ * relative to it, so a moved or per-user install (Windows) finds its files.
+ * Caller frees. */
+char *lk_sys_self_exe(void);
+
 /* The per-user cache folder (~/.cache or $XDG_CACHE_HOME, ~/Library/Caches,
  * %LOCALAPPDATA%), NULL when unknown. Caller frees. */
 char *lk_sys_cache_dir(void);
