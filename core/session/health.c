@@ -9,6 +9,7 @@
 #include "session/session_private.h"
 
 #define SNAPSHOT_TTL_MS 1000
+#define MEMORY_EVERY_MS 10000 /* Pss walks every page table of the tree: not each tick */
 #define HEARTBEAT_TIMEOUT_MS 10000
 #define HEARTBEAT_STRIKES 3 /* unanswered in a row: the browser hangs */
 
@@ -58,17 +59,24 @@ void lk__session_refresh_health(lk_session *s)
 {
     long *pids = NULL, browser = 0;
     size_t n = 0, i;
-    int64_t mem = 0;
+    int64_t mem = 0, now = lk_sys_now_ms();
+    int read_mem;
 
     profile_procs(s->profile, &pids, &n, &browser);
-    for (i = 0; i < n; i++) {
+    /* process_count is written only here, on this thread: safe to read. */
+    read_mem = s->memory_at == 0 || now - s->memory_at >= MEMORY_EVERY_MS ||
+               (size_t)s->info.process_count != n;
+    for (i = 0; read_mem && i < n; i++) {
         int64_t m = lk_sys_proc_memory(pids[i]);
         if (m > 0)
             mem += m;
     }
     pthread_mutex_lock(&s->mu);
     s->info.process_count = (int)n;
-    s->info.memory_bytes = mem;
+    if (read_mem) {
+        s->info.memory_bytes = mem;
+        s->memory_at = now;
+    }
     s->info.browser_pid = s->browser ? s->browser->pid : browser;
     pthread_mutex_unlock(&s->mu);
     free(pids);

@@ -54,6 +54,7 @@ struct lk_session {
     /* what we know (under mu) */
     lk_session_info info;
     int ever_linked;
+    int64_t memory_at; /* monotonic ms of the last memory reading (health.c) */
     char *canvas_sig;
     double canvas_clip[4];
 };
