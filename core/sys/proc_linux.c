@@ -88,6 +88,31 @@ static long long boot_time_s(void)
     return btime;
 }
 
+/* A command line the process rewrote as one string (Chromium's child
+ * processes and sometimes its browser: setproctitle joins argv with spaces).
+ * The original boundaries are gone; flags start at " --", which keeps
+ * values with spaces ("--user-data-dir=/a b/c") whole. A trailing URL after
+ * the last flag is split off where a space precedes a scheme. */
+static int split_joined(char *buf, size_t n)
+{
+    size_t i;
+    int argc = 1;
+    char *last = buf, *url;
+    for (i = 1; i + 2 < n; i++)
+        if (buf[i] == ' ' && buf[i + 1] == '-' && buf[i + 2] == '-') {
+            buf[i] = '\0';
+            last = buf + i + 1;
+            argc++;
+        }
+    if (last != buf && (url = strstr(last, " http")) == NULL)
+        url = strstr(last, " about:");
+    if (last != buf && url) {
+        *url = '\0';
+        argc++;
+    }
+    return argc;
+}
+
 static void read_cmdline(int dirfd, lk_proc *p)
 {
     char buf[32768];
@@ -101,6 +126,16 @@ static void read_cmdline(int dirfd, lk_proc *p)
             argc++;
     if (buf[n - 1] != '\0')
         argc++; /* truncated last argument */
+    p->cmdline = malloc((size_t)n + 1);
+    if (p->cmdline) {
+        memcpy(p->cmdline, buf, (size_t)n);
+        p->cmdline[n] = '\0';
+        for (i = 0; i < n - 1; i++)
+            if (p->cmdline[i] == '\0')
+                p->cmdline[i] = ' ';
+    }
+    if (argc == 1 && memchr(buf, ' ', (size_t)n) && strstr(buf, " --"))
+        argc = split_joined(buf, (size_t)n);
     p->argv = calloc((size_t)argc + 1, sizeof *p->argv);
     if (!p->argv)
         return;
@@ -110,10 +145,6 @@ static void read_cmdline(int dirfd, lk_proc *p)
             start = i + 1;
         }
     }
-    for (i = 0; i < n - 1; i++)
-        if (buf[i] == '\0')
-            buf[i] = ' ';
-    p->cmdline = strndup(buf, (size_t)n);
 }
 
 /* uid -> account name, looked up once per scan (getpwuid_r reads /etc/passwd). */

@@ -1,9 +1,11 @@
 /* A process that holds things, the way a browser or a bot does:
  *   hold_helper [--open FILE]... [--cwd DIR] [--map FILE] [--ignore-term]
- *               [--user-data-dir=DIR] --ready MARKER
+ *               [--user-data-dir=DIR] [--join-cmdline] --ready MARKER
  * It writes MARKER once everything is held, then waits to be ended.
- * --user-data-dir is accepted and ignored: it makes the helper look like a
- * Chromium of that profile on its command line. */
+ * --user-data-dir=DIR (and any other --flag=value) is accepted and ignored: it
+ * makes the helper look like a Chromium of that profile on its command line. --join-cmdline rewrites the
+ * command line as one space-joined string, as Chromium's processes do
+ * (setproctitle), so /proc/PID/cmdline has a single NUL at its end. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -23,7 +25,7 @@ static int die(const char *what, const char *arg)
 int main(int argc, char **argv)
 {
     const char *ready = NULL;
-    int i;
+    int i, join = 0;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--open") == 0 && i + 1 < argc) {
             if (open(argv[++i], O_RDWR | O_CREAT, 0644) < 0)
@@ -37,8 +39,10 @@ int main(int argc, char **argv)
                 mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
                 return die("map", argv[i]);
             close(fd); /* only the mapping holds it now */
-        } else if (strncmp(argv[i], "--user-data-dir=", 16) == 0) {
-            continue;
+        } else if (strncmp(argv[i], "--", 2) == 0 && strchr(argv[i], '=')) {
+            continue; /* --user-data-dir=DIR, --type=renderer...: only to be seen */
+        } else if (strcmp(argv[i], "--join-cmdline") == 0) {
+            join = 1;
         } else if (strcmp(argv[i], "--ignore-term") == 0) {
             signal(SIGTERM, SIG_IGN);
         } else if (strcmp(argv[i], "--ready") == 0 && i + 1 < argc) {
@@ -47,6 +51,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "hold_helper: bad argument %s\n", argv[i]);
             return 2;
         }
+    }
+    if (join) {
+        /* argv's strings lie end to end: the NULs between them become spaces. */
+        for (i = 0; i + 1 < argc; i++)
+            argv[i][strlen(argv[i])] = ' ';
     }
     if (ready) {
         int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0644);

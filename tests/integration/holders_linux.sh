@@ -62,6 +62,18 @@ check "human output lists the helper pid" grep -q "pid $h" "$WORK/human"
 check "human output shows how" grep -q "mapping" "$WORK/human"
 check "helper still alive after holders (read-only command)" alive "$h"
 
+# A Chromium that rewrote its command line as one string (setproctitle), with
+# spaces in its profile path and in another flag's value.
+J="$WORK/with space/session-j"
+mkdir -p "$J"; make_profile "$J"
+hj=$(start_helper --enable-crash-reporter=",built on Debian 12" --user-data-dir="$J" --type=renderer --join-cmdline)
+check "joined command line: the helper really has one NUL" \
+    test "$(tr -cd '\0' < /proc/"$hj"/cmdline | wc -c)" -eq 1
+"$CTL" holders "$J" --json > "$WORK/joined.json"
+check "joined command line: recognised as a child of this profile's Chromium" test \
+    "$(jq -r --argjson p "$hj" '.holders[] | select(.pid == $p) | .kind' "$WORK/joined.json")" = chromium-child
+kill "$hj"; gone "$hj"
+
 # Seen from an unprivileged user: what it cannot look into is reported as
 # uninspectable, never dropped; another user's Chromium is listed but spared.
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
