@@ -18,13 +18,13 @@
 typedef struct lk_model lk_model;
 
 typedef struct lk_entry {
-    char *path;            /* absolute session folder */
-    char *name;            /* what to call it: "session-x", "tokens/shop" */
-    const char *kind;      /* lk_discover kind name, "latchkey" for the app's own */
-    int running;           /* a core lk_session runs for it */
-    lk_session_info info;  /* the latest info (state STOPPED when not running) */
-    lk_folder_state folder;/* from the last snapshot: idle, running, locked, stale lock */
-    int64_t seen_ms;       /* wall clock of the last update */
+    char *path;             /* absolute session folder */
+    char *name;             /* what to call it: "session-x", "tokens/shop" */
+    const char *kind;       /* lk_discover kind name, "latchkey" for the app's own */
+    int running;            /* a core lk_session runs for it */
+    lk_session_info info;   /* the latest info (state STOPPED when not running) */
+    lk_folder_state folder; /* from the last snapshot: idle, running, locked, stale lock */
+    int64_t seen_ms;        /* wall clock of the last update */
 } lk_entry;
 
 /* Told of every change to one entry (path), or to the list (path NULL).

@@ -6,11 +6,11 @@
 #include <glib.h>
 
 typedef struct lk_settings {
-    char **roots;        /* folders watched for sessions (NULL-terminated) */
-    char *session_root;  /* where "New session" creates them */
-    char *chromium;      /* NULL: find one */
-    gboolean headed;     /* show the browser window */
-    gboolean autostart;  /* start at sign-in */
+    char **roots;       /* folders watched for sessions (NULL-terminated) */
+    char *session_root; /* where "New session" creates them */
+    char *chromium;     /* NULL: find one */
+    gboolean headed;    /* show the browser window */
+    gboolean autostart; /* start at sign-in */
 } lk_settings;
 
 /* Loads the settings; a missing file gives the defaults, a broken one is

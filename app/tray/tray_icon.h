@@ -6,8 +6,25 @@
 #define LK_TRAY_ICON_H
 
 #include "app.h"
+#include "model.h"
 
 lk_tray_icon *lk_tray_icon_new(lk_app *app);
 void lk_tray_icon_free(lk_tray_icon *t);
+
+/* How an entry stands, worst last: what the icons and the lists show. */
+typedef enum lk_health {
+    LK_HEALTH_IDLE = 0, /* nothing of ours runs it */
+    LK_HEALTH_OK,       /* linked */
+    LK_HEALTH_BUSY,     /* starting, loading */
+    LK_HEALTH_WAITING,  /* waiting for a scan (also after a logout) */
+    LK_HEALTH_BROKEN    /* conflict, crash, failure, unreachable, locked, stale lock */
+} lk_health;
+lk_health lk_entry_health(const lk_entry *e);
+/* The entry's state in words (translated; static storage). */
+const char *lk_entry_state_text(const lk_entry *e);
+/* The state icon's name ("latchkey-linked"...), from resources/icons. */
+const char *lk_health_icon(lk_health h);
+/* A compiled-in icon (resources/icons/NAME.svg) at size px; NULL if unknown. */
+GdkPixbuf *lk_icon_pixbuf(const char *name, int size);
 
 #endif

@@ -10,9 +10,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
 
 run_pkgs=(build-essential cmake pkg-config libjansson-dev libcurl4-openssl-dev
-          libwebsockets-dev libqrencode-dev libgtk-3-dev libayatana-appindicator3-dev chromium)
+          libwebsockets-dev libqrencode-dev libgtk-3-dev libayatana-appindicator3-dev chromium
+          gettext librsvg2-bin)
 test_pkgs=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev nsis xvfb dbus xdotool zbar-tools imagemagick
-           jq lsof psmisc clang)
+           jq lsof psmisc clang desktop-file-utils python3-gi gir1.2-atspi-2.0 at-spi2-core
+           xclip trayer x11-utils)
 
 case "$mode" in
 run) pkgs=("${run_pkgs[@]}") ;;

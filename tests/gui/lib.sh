@@ -17,7 +17,6 @@ done
 SHOTS=${SHOTS:-$WORK/shots}/$(basename "$0" .sh)
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
-shot_n=0
 
 # A display of our own: -displayfd picks a free number and writes it.
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
@@ -43,11 +42,19 @@ for i in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.02; done
 PORT=$(cat "$WORK/port")
 BASE="http://127.0.0.1:$PORT/whatsapp.html"
 
+# shot_path NAME: the next screenshot's file name. The count lives in a
+# file: shots are often taken inside $(...), a subshell.
+shot_path() {
+    local n
+    n=$(($(cat "$SHOTS/.count" 2>/dev/null || echo 0) + 1))
+    echo "$n" > "$SHOTS/.count"
+    echo "$SHOTS/$(printf '%02d' "$n")-$1.png"
+}
+
 # shot NAME: a screenshot of the whole screen; prints its path.
 shot() {
-    shot_n=$((shot_n + 1))
     local f
-    f=$SHOTS/$(printf '%02d' "$shot_n")-$1.png
+    f=$(shot_path "$1")
     import -window root "$f" 2>/dev/null
     echo "$f"
 }
@@ -84,3 +91,22 @@ window_of() {
 
 # Chromium processes whose command line names a folder under $WORK.
 our_chromium() { pgrep -f -- "--user-data-dir=$WORK" || true; }
+
+# use_atspi: the app started after this exposes its widgets over AT-SPI
+# (lib.sh turns GTK's accessibility bridge off by default), and $PY is a
+# python3 with the Atspi bindings.
+use_atspi() {
+    local p
+    unset NO_AT_BRIDGE GTK_A11Y
+    PY=
+    for p in /usr/bin/python3 python3; do
+        if "$p" -c 'import gi; gi.require_version("Atspi", "2.0"); from gi.repository import Atspi' \
+            2>/dev/null; then
+            PY=$p
+            return 0
+        fi
+    done
+    bad "python3-gi with gir1.2-atspi-2.0 is missing (installer/deps/debian.sh test installs it)"
+    finish
+    exit 1
+}
