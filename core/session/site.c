@@ -160,19 +160,23 @@ int lk_site_load(const char *path, lk_site **out, lk_error *err)
  * where an installed tree keeps its profiles wherever it was installed. */
 static char *installed_profiles_dir(void)
 {
-    char *exe = lk_sys_self_exe(), *dir, *out = NULL;
+    char *exe = lk_sys_self_exe(), *dir, *joined, *out;
+    int win;
     size_t need;
     if (!exe)
         return NULL;
-    dir = lk_path_dir(exe, lk_path_is_win(exe));
+    win = lk_path_is_win(exe);
+    dir = lk_path_dir(exe, win);
     free(exe);
     if (!dir)
         return NULL;
     need = strlen(dir) + sizeof "/" LK_DATADIR_FROM_BINDIR "/profiles";
-    out = malloc(need);
-    if (out)
-        snprintf(out, need, "%s/%s/profiles", dir, LK_DATADIR_FROM_BINDIR);
+    joined = malloc(need);
+    if (joined)
+        snprintf(joined, need, "%s/%s/profiles", dir, LK_DATADIR_FROM_BINDIR);
     free(dir);
+    out = lk_path_normalize(joined, win); /* "bin/../share" -> "share", native separators */
+    free(joined);
     return out;
 }
 
