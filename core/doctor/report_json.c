@@ -13,7 +13,7 @@ static json_t *str_or_null(const char *s)
 /* UTC ISO 8601 from Unix milliseconds, without the C library's per-OS gmtime. */
 static json_t *iso_time(int64_t ms)
 {
-    char buf[32];
+    char buf[80]; /* room for any int, so no -Wformat-truncation */
     int64_t secs = ms / 1000, days = secs / 86400, rem = secs % 86400;
     int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
