@@ -906,7 +906,7 @@ static void scan_start(lk_model *m)
 {
     lk_settings *st = m->app ? m->app->settings : NULL;
     scan_job *j;
-    GPtrArray *roots = g_ptr_array_new(), *extra = g_ptr_array_new();
+    GPtrArray *roots, *extra;
     GHashTableIter it;
     gpointer v;
     char *def;
@@ -917,6 +917,8 @@ static void scan_start(lk_model *m)
         m->scan_again = TRUE;
         return;
     }
+    roots = g_ptr_array_new();
+    extra = g_ptr_array_new();
     for (i = 0; st && st->roots && st->roots[i]; i++)
         add_root(roots, st->roots[i]);
     def = lk_default_session_root();

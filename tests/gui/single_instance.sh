@@ -32,7 +32,10 @@ has_browser() { browser_of "$1" >/dev/null; }
 instances() {
     local p n=0
     for p in $(pgrep -x latchkey || true); do
-        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$APP")" ] && n=$((n + 1))
+        # This test's instances only: other tests may run latchkey meanwhile.
+        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$APP")" ] &&
+            tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "LATCHKEY_HOME=$LATCHKEY_HOME" &&
+            n=$((n + 1))
     done
     echo "$n"
 }
