@@ -12,7 +12,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "cdp/netlib.h"
 #include "latchkey/cdp.h"
+
+/* libwebsockets and libcurl, through the table (after lk_cdp__net_bind). */
+#define LK_LWS (lk_cdp__netlib()->lws)
+#define LK_CURL (lk_cdp__netlib()->curl)
 
 /* ---- ws:// URLs (url.c) ---------------------------------------------------- */
 

@@ -83,8 +83,8 @@ void lk_cdp__conn_finish(lk_cdp *c, lk_code code, const char *fmt, ...)
 
     if (c->wsi) {
         /* Detach first: lws may run more callbacks while it closes. */
-        lws_set_opaque_user_data(c->wsi, NULL);
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        LK_LWS.set_opaque_user_data(c->wsi, NULL);
+        LK_LWS.set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
         c->wsi = NULL;
     }
     pthread_mutex_lock(&c->mu);
@@ -155,7 +155,7 @@ void lk_cdp__conn_start(lk_cdp_loop *loop, lk_cdp *c)
     info.local_protocol_name = loop->protocols[0].name;
     info.ietf_version_or_minus_one = -1;
     info.opaque_user_data = c;
-    wsi = lws_client_connect_via_info(&info);
+    wsi = LK_LWS.client_connect_via_info(&info);
     if (c->finished)
         return;
     if (!wsi) {
@@ -182,7 +182,7 @@ void lk_cdp__conn_send(lk_cdp *c, lk_cdp__call *call)
     lk_cdp__pending_add(&c->pending, call);
     lk_cdp__loop_schedule(c->loop, call->deadline_ms);
     if (c->wsi && c->established)
-        lws_callback_on_writable(c->wsi);
+        LK_LWS.callback_on_writable(c->wsi);
 }
 
 /* ---- lws events ------------------------------------------------------------ */
@@ -205,7 +205,7 @@ static void on_established(lk_cdp *c)
     }
     c->established = 1;
     if (c->sendq_head)
-        lws_callback_on_writable(c->wsi);
+        LK_LWS.callback_on_writable(c->wsi);
 }
 
 /* One complete message. Returns -1 when it ended the connection. */
@@ -250,11 +250,11 @@ static int dispatch(lk_cdp *c)
 
 static int on_receive(lk_cdp *c, struct lws *wsi, const void *in, size_t len)
 {
-    size_t remaining = lws_remaining_packet_payload(wsi);
+    size_t remaining = LK_LWS.remaining_packet_payload(wsi);
     const size_t max = LK_CDP_MAX_MESSAGE;
     int rc;
 
-    if (lws_frame_is_binary(wsi)) {
+    if (LK_LWS.frame_is_binary(wsi)) {
         lk_cdp__conn_finish(c, LK_EPROTO, "bad DevTools message: a binary frame");
         return -1;
     }
@@ -280,7 +280,7 @@ static int on_receive(lk_cdp *c, struct lws *wsi, const void *in, size_t len)
     if (len)
         memcpy(c->rx + c->rx_len, in, len);
     c->rx_len += len;
-    if (!lws_is_final_fragment(wsi))
+    if (!LK_LWS.is_final_fragment(wsi))
         return 0;
 
     rc = dispatch(c);
@@ -303,7 +303,7 @@ static int on_writable(lk_cdp *c, struct lws *wsi)
         return 0;
     /* lws keeps what the socket did not take and holds back the next
      * WRITEABLE until it is flushed, so one frame per callback is enough. */
-    n = lws_write(wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
+    n = LK_LWS.write(wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT);
     if (n < 0 || (size_t)n < f->len) {
         lk_cdp__conn_finish(c, LK_EIO, "writing to the browser failed");
         return -1;
@@ -313,7 +313,7 @@ static int on_writable(lk_cdp *c, struct lws *wsi)
         c->sendq_tail = NULL;
     lk_cdp__frame_free(f);
     if (c->sendq_head)
-        lws_callback_on_writable(wsi);
+        LK_LWS.callback_on_writable(wsi);
     return 0;
 }
 
@@ -336,7 +336,7 @@ static void note_peer_close(lk_cdp *c, const unsigned char *in, size_t len)
 
 int lk_cdp__conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *in, size_t len)
 {
-    lk_cdp *c = lws_get_opaque_user_data(wsi);
+    lk_cdp *c = LK_LWS.get_opaque_user_data(wsi);
 
     if (!c || c->wsi != wsi) {
         /* A wsi we let go of (or one lws is still failing inside
@@ -346,18 +346,12 @@ int lk_cdp__conn_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
                    : 0;
     }
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        on_established(c);
-        return 0;
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-        return on_receive(c, wsi, in, len);
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
-        return on_writable(c, wsi);
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        note_peer_close(c, in, len);
-        return 0;
+    case LWS_CALLBACK_CLIENT_ESTABLISHED: on_established(c); return 0;
+    case LWS_CALLBACK_CLIENT_RECEIVE: return on_receive(c, wsi, in, len);
+    case LWS_CALLBACK_CLIENT_WRITEABLE: return on_writable(c, wsi);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: note_peer_close(c, in, len); return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        lws_set_opaque_user_data(wsi, NULL);
+        LK_LWS.set_opaque_user_data(wsi, NULL);
         c->wsi = NULL;
         if (in && len)
             lk_cdp__conn_finish(c, LK_EIO, "cannot connect to %s: %.*s", c->url_text,
@@ -367,12 +361,11 @@ int lk_cdp__conn_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
         return 0;
     case LWS_CALLBACK_CLIENT_CLOSED:
     case LWS_CALLBACK_WSI_DESTROY:
-        lws_set_opaque_user_data(wsi, NULL);
+        LK_LWS.set_opaque_user_data(wsi, NULL);
         c->wsi = NULL;
         lk_cdp__conn_finish(c, LK_EIO, "%s",
                             c->peer_close[0] ? c->peer_close : "socket closed by the browser");
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }

@@ -86,7 +86,7 @@ static CURLcode lk_cdp_curl_init_rc = CURLE_FAILED_INIT;
 
 static void curl_init_once(void)
 {
-    lk_cdp_curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    lk_cdp_curl_init_rc = LK_CURL.global_init(CURL_GLOBAL_DEFAULT);
 }
 
 typedef struct body {
@@ -167,32 +167,36 @@ int lk_cdp_endpoint_probe(int port, int timeout_ms, lk_cdp_endpoint *out, lk_err
         return lk_error_set(err, LK_EINVAL, 0, "DevTools port %d out of range", port);
     if (timeout_ms <= 0)
         timeout_ms = LK_CDP_DEFAULT_TIMEOUT_MS;
+    rc = lk_cdp__net_bind(err);
+    if (rc != LK_OK)
+        return rc;
     pthread_once(&lk_cdp_curl_once, curl_init_once);
     if (lk_cdp_curl_init_rc != CURLE_OK)
-        return lk_error_set(err, LK_EIO, 0, "libcurl: %s", curl_easy_strerror(lk_cdp_curl_init_rc));
-    h = curl_easy_init();
+        return lk_error_set(err, LK_EIO, 0, "libcurl: %s",
+                            LK_CURL.easy_strerror(lk_cdp_curl_init_rc));
+    h = LK_CURL.easy_init();
     if (!h)
         return lk_error_set(err, LK_ENOMEM, 0, "libcurl: cannot create a handle");
 
     snprintf(url, sizeof url, "http://127.0.0.1:%d/json/version", port);
     curl_err[0] = '\0';
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*"); /* loopback never goes via a proxy */
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* we run on many threads */
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    LK_CURL.easy_setopt(h, CURLOPT_URL, url);
+    LK_CURL.easy_setopt(h, CURLOPT_NOPROXY, "*"); /* loopback never goes via a proxy */
+    LK_CURL.easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* we run on many threads */
+    LK_CURL.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    LK_CURL.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+    LK_CURL.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
 #else
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+    LK_CURL.easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
 #endif
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "latchkey");
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_append);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-    cc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
+    LK_CURL.easy_setopt(h, CURLOPT_USERAGENT, "latchkey");
+    LK_CURL.easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+    LK_CURL.easy_setopt(h, CURLOPT_WRITEFUNCTION, body_append);
+    LK_CURL.easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    cc = LK_CURL.easy_perform(h);
+    LK_CURL.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    LK_CURL.easy_cleanup(h);
 
     if (b.too_big)
         rc = lk_error_set(err, LK_EPROTO, 0, "%s: answer larger than %u KiB", url,
@@ -201,7 +205,7 @@ int lk_cdp_endpoint_probe(int port, int timeout_ms, lk_cdp_endpoint *out, lk_err
         rc = lk_error_set(err, LK_ETIMEDOUT, 0, "%s: no answer within %d ms", url, timeout_ms);
     else if (cc != CURLE_OK)
         rc = lk_error_set(err, LK_EIO, 0, "%s: %s", url,
-                          curl_err[0] ? curl_err : curl_easy_strerror(cc));
+                          curl_err[0] ? curl_err : LK_CURL.easy_strerror(cc));
     else if (status != 200)
         rc = lk_error_set(err, LK_EPROTO, 0, "%s: HTTP status %ld", url, status);
     else

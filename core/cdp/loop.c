@@ -2,7 +2,7 @@
  * DevTools connection, a command queue other threads fill, and one timer
  * for call deadlines.
  *
- * Other threads never touch lws except lws_cancel_service(), which is made
+ * Other threads never touch lws except LK_LWS.cancel_service(), which is made
  * for that: it wakes the poll, lws reports LWS_CALLBACK_EVENT_WAIT_CANCELLED
  * on this thread, and the queue is drained there. The wake-up is sent with
  * loop->mu held and never once stopping is set, so it cannot race the
@@ -25,7 +25,7 @@ static void lws_log_line(int level, const char *line)
 
 static void set_log_level(void)
 {
-    lws_set_log_level(LLL_ERR, lws_log_line);
+    LK_LWS.set_log_level(LLL_ERR, lws_log_line);
 }
 
 int lk_cdp__on_io_thread(const lk_cdp_loop *loop)
@@ -58,7 +58,7 @@ int lk_cdp__loop_post(lk_cdp_loop *loop, int kind, lk_cdp *conn, lk_cdp__call *c
         loop->q_head = cmd;
     loop->q_tail = cmd;
     if (wake)
-        lws_cancel_service(loop->ctx);
+        LK_LWS.cancel_service(loop->ctx);
     pthread_mutex_unlock(&loop->mu);
     return LK_OK;
 }
@@ -93,7 +93,7 @@ void lk_cdp__loop_schedule(lk_cdp_loop *loop, int64_t at_ms)
     delay = at_ms - lk_sys_now_ms();
     if (delay < 0)
         delay = 0;
-    lws_sul_schedule(loop->ctx, 0, &loop->sul, timer_fired, (lws_usec_t)delay * LWS_US_PER_MS);
+    LK_LWS.sul_schedule(loop->ctx, 0, &loop->sul, timer_fired, (lws_usec_t)delay * LWS_US_PER_MS);
 }
 
 /* ---- the command queue -------------------------------------------------------- */
@@ -103,15 +103,9 @@ static void run_command(lk_cdp_loop *loop, lk_cdp__cmd *cmd)
     lk_cdp *c = cmd->conn;
     int embedded = cmd == &c->close_cmd;
     switch (cmd->kind) {
-    case LK_CDP__CMD_CONNECT:
-        lk_cdp__conn_start(loop, c);
-        break;
-    case LK_CDP__CMD_SEND:
-        lk_cdp__conn_send(c, cmd->call);
-        break;
-    case LK_CDP__CMD_CLOSE:
-        lk_cdp__conn_finish(c, LK_OK, "closed by lk_cdp_close");
-        break;
+    case LK_CDP__CMD_CONNECT: lk_cdp__conn_start(loop, c); break;
+    case LK_CDP__CMD_SEND: lk_cdp__conn_send(c, cmd->call); break;
+    case LK_CDP__CMD_CLOSE: lk_cdp__conn_finish(c, LK_OK, "closed by lk_cdp_close"); break;
     }
     if (!embedded)
         free(cmd);
@@ -142,7 +136,7 @@ static int lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
                         size_t len)
 {
     if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
-        drain(lws_context_user(lws_get_context(wsi)));
+        drain(LK_LWS.context_user(LK_LWS.get_context(wsi)));
         return 0;
     }
     return lk_cdp__conn_callback(wsi, reason, in, len);
@@ -169,8 +163,8 @@ static void shutdown_loop(lk_cdp_loop *loop)
         run_command(loop, cmd);
         cmd = next;
     }
-    lws_sul_cancel(&loop->sul);
-    lws_context_destroy(loop->ctx);
+    LK_LWS.sul_cancel(&loop->sul);
+    LK_LWS.context_destroy(loop->ctx);
     loop->ctx = NULL;
 }
 
@@ -178,7 +172,7 @@ static void *io_main(void *arg)
 {
     lk_cdp_loop *loop = arg;
     while (!loop->quit) {
-        if (lws_service(loop->ctx, 0) < 0) {
+        if (LK_LWS.service(loop->ctx, 0) < 0) {
             fprintf(stderr, "latchkey: cdp: lws_service failed; closing every connection\n");
             break;
         }
@@ -196,6 +190,9 @@ int lk_cdp_loop_start(lk_cdp_loop **out, lk_error *err)
     if (!out)
         return lk_error_set(err, LK_EINVAL, 0, "lk_cdp_loop_start: no output");
     *out = NULL;
+    rc = lk_cdp__net_bind(err);
+    if (rc != LK_OK)
+        return rc;
     pthread_once(&lk_cdp_log_once, set_log_level);
     loop = calloc(1, sizeof *loop);
     if (!loop)
@@ -211,7 +208,7 @@ int lk_cdp_loop_start(lk_cdp_loop **out, lk_error *err)
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = loop->protocols;
     info.user = loop;
-    loop->ctx = lws_create_context(&info);
+    loop->ctx = LK_LWS.create_context(&info);
     if (!loop->ctx) {
         pthread_mutex_destroy(&loop->mu);
         free(loop);
@@ -221,7 +218,7 @@ int lk_cdp_loop_start(lk_cdp_loop **out, lk_error *err)
      * threads (and poll() would otherwise see EINTR from SIGCHLD). */
     rc = lk_sys_thread_start(&loop->thread, io_main, loop);
     if (rc != 0) {
-        lws_context_destroy(loop->ctx);
+        LK_LWS.context_destroy(loop->ctx);
         pthread_mutex_destroy(&loop->mu);
         free(loop);
         return lk_error_set(err, LK_EIO, rc, "cannot start the CDP I/O thread");
@@ -242,7 +239,7 @@ void lk_cdp_loop_stop(lk_cdp_loop *loop)
     pthread_mutex_lock(&loop->mu);
     if (!loop->stopping) {
         loop->stopping = 1;
-        lws_cancel_service(loop->ctx);
+        LK_LWS.cancel_service(loop->ctx);
     }
     pthread_mutex_unlock(&loop->mu);
     pthread_join(loop->thread, NULL);

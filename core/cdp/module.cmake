@@ -8,5 +8,8 @@ list(APPEND LK_CORE_SOURCES
   cdp/conn.c
   cdp/loop.c
   cdp/call.c
+  cdp/netlib_linked.c
 )
-list(APPEND LK_CORE_LIBS PkgConfig::LWS PkgConfig::CURL)
+# The client calls the two libraries through a table (cdp/netlib.h), so the
+# library itself only needs their headers; see core/CMakeLists.txt.
+set(LK_NET_LIBS PkgConfig::LWS PkgConfig::CURL)

@@ -257,6 +257,18 @@ char *lk_sys_cache_dir(void);
 /* Removes one file; LK_OK when it is gone (or never was). */
 int lk_sys_unlink(const char *path, lk_error *err);
 
+/* ---- shared libraries ------------------------------------------------------ */
+
+/* Loads a shared library by file name (a Linux SONAME such as
+ * "libcurl.so.4", a DLL name), resolving all its symbols now. Loaded for the
+ * life of the process: there is no close. LK_ENOENT with the loader's words
+ * when it cannot be loaded. */
+typedef struct lk_sys_lib lk_sys_lib;
+int lk_sys_lib_open(const char *name, lk_sys_lib **out, lk_error *err);
+
+/* The address of a function of lib, NULL when it has none by that name. */
+void *lk_sys_lib_sym(lk_sys_lib *lib, const char *name);
+
 /* ---- time --------------------------------------------------------------- */
 
 int64_t lk_sys_now_ms(void);  /* monotonic */
