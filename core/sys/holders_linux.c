@@ -44,7 +44,9 @@ static void add_link(holds *h, int dirfd, const char *name, lk_how how)
     char buf[4096 + 16];
     ssize_t n = readlinkat(dirfd, name, buf, sizeof buf - 1);
     if (n <= 0) {
-        failed(h, errno);
+        /* A live process always has a cwd and a root: without them it has
+         * exited while we read it. */
+        failed(h, errno == ENOENT && (how == LK_HOW_CWD || how == LK_HOW_ROOT) ? ESRCH : errno);
         return;
     }
     add_path(h, buf, (size_t)n, how);
@@ -104,7 +106,7 @@ static void read_maps(holds *h, int dirfd)
 {
     int fd = openat(dirfd, "maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        failed(h, errno);
+        failed(h, errno == ENOENT ? ESRCH : errno); /* as for cwd: it has exited */
         return;
     }
     /* Text beats PROCMAP_QUERY here: one read per page of VMAs against one
@@ -162,6 +164,8 @@ void lk__linux_read_holds(lk_snap_builder *b, size_t idx, int dirfd)
     /* Listing the fds is not enough: every link must have been readable. */
     if (h.denied)
         lk__snap_blind(b, p->pid, p->name, denied_reason(1));
-    else if (h.other && h.other != ESRCH)
+    else if (h.other == ESRCH)
+        lk__snap_blind(b, p->pid, p->name, "exited during the scan");
+    else if (h.other)
         lk__snap_blind(b, p->pid, p->name, strerror(h.other));
 }

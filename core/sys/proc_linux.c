@@ -227,10 +227,13 @@ static void scan_one(worker *w, int procfd, long pid, user_cache *users)
 
     snprintf(name, sizeof name, "%ld", pid);
     pfd = openat(procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (pfd < 0)
-        return; /* exited between the listing and now: it holds nothing */
-    if (lk__linux_stat(pfd, &ppid, &state, &ticks, comm, sizeof comm) != 0) {
-        close(pfd);
+    if (pfd < 0 || lk__linux_stat(pfd, &ppid, &state, &ticks, comm, sizeof comm) != 0) {
+        /* Exited between the listing and now. Gone, it holds nothing more,
+         * but what it held until then was not seen: say so. */
+        if (w->what & LK_SNAP_HANDLES)
+            lk__snap_blind(&w->b, pid, NULL, "exited during the scan");
+        if (pfd >= 0)
+            close(pfd);
         return;
     }
     p = lk__snap_proc(&w->b);

@@ -104,4 +104,22 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 else
     bad "the unprivileged-view test needs root and the user nobody (CI runs as root)"
 fi
+
+# A process that exits while the scan reads it is reported as not inspected,
+# never dropped in silence. Short-lived processes, started without a pause,
+# make sure some exit between the listing of /proc and their turn.
+( while :; do /bin/true; done ) >/dev/null 2>&1 &
+churn=$!
+track "$churn"
+seen=0
+for i in $(seq 1 50); do
+    if "$CTL" holders "$S" --json |
+        jq -e '[.uninspectable[] | select(.reason == "exited during the scan")] | length > 0' >/dev/null; then
+        seen=1
+        break
+    fi
+done
+kill "$churn" 2>/dev/null
+wait "$churn" 2>/dev/null
+check "a process that exited during the scan is listed as uninspectable ($i scans)" test "$seen" -eq 1
 finish
