@@ -140,8 +140,6 @@ int lk_session_start(const lk_session_opts *o, lk_session_fn cb, void *user, lk_
     rc = lk_sys_abspath(o->profile, &s->profile, err);
     if (rc == LK_OK)
         rc = o->site ? copy_site(o->site, &s->site, err) : lk_site_default(&s->site, err);
-    if (rc == LK_OK && s->mode != LK_MODE_ATTACH)
-        rc = lk_browser_find(o->chromium, &s->chromium, err);
     if (rc == LK_OK) {
         char *env = o->site_url ? NULL : lk_sys_getenv("LATCHKEY_SITE_URL");
         url = o->site_url ? o->site_url : env;
@@ -153,6 +151,10 @@ int lk_session_start(const lk_session_opts *o, lk_session_fn cb, void *user, lk_
     }
     if (rc == LK_OK)
         rc = resolve_mode(s, err);
+    /* A browser to launch only when there is none to attach to: the bot's
+     * may be one Latchkey would never find (Puppeteer's own download). */
+    if (rc == LK_OK && !s->attached_mode)
+        rc = lk_browser_find(o->chromium, &s->chromium, err);
     if (rc == LK_OK) {
         lk__health_hold();
         if (lk_sys_thread_start(&s->thread, lk__session_supervise, s) != 0) {
