@@ -33,8 +33,10 @@ void lk_proc_clear(lk_proc *p)
 void lk_snapshot_free(lk_snapshot *snap)
 {
     size_t i;
+    int had_opens;
     if (!snap)
         return;
+    had_opens = snap->nopens > 0;
     for (i = 0; i < snap->nprocs; i++)
         lk_proc_clear(&snap->procs[i]);
     for (i = 0; i < snap->nopens; i++)
@@ -47,6 +49,10 @@ void lk_snapshot_free(lk_snapshot *snap)
     free(snap->opens);
     free(snap->blind);
     free(snap);
+    /* A holder scan (it lists what processes hold) is the one big transient
+     * allocation there is: let its memory go, not only back to the heap. */
+    if (had_opens)
+        lk_sys_heap_trim();
 }
 
 const lk_proc *lk_snapshot_find(const lk_snapshot *snap, long pid)

@@ -257,6 +257,13 @@ char *lk_sys_cache_dir(void);
 /* Removes one file; LK_OK when it is gone (or never was). */
 int lk_sys_unlink(const char *path, lk_error *err);
 
+/* ---- memory ----------------------------------------------------------------- */
+
+/* Returns the heap's free memory to the system. A holder scan allocates a
+ * megabyte or more per run on a busy machine, on whichever thread ran it;
+ * the allocator would otherwise keep each thread's high-water mark. */
+void lk_sys_heap_trim(void);
+
 /* ---- shared libraries ------------------------------------------------------ */
 
 /* Loads a shared library by file name (a Linux SONAME such as
