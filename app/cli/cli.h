@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "latchkey/doctor.h"
 #include "latchkey/error.h"
 
 enum { LK_EXIT_OK = 0, LK_EXIT_FAIL = 1, LK_EXIT_USAGE = 2 };
@@ -33,6 +34,11 @@ char *lk_cli_strdup(const char *s);
 /* fopen for a UTF-8 path (on Windows through _wfopen: fopen would read the
  * path in the ANSI code page). */
 FILE *lk_cli_fopen(const char *path, const char *mode);
+
+/* The holders report as `latchkeyctl holders` prints it: the folder, then
+ * the list; the list alone (each line after `indent`) for other reports. */
+void lk_cli_print_holders(const lk_holders *h);
+void lk_cli_print_holder_list(const lk_holders *h, const char *indent);
 
 int lk_cmd_holders(int argc, char **argv);
 int lk_cmd_cleanup(int argc, char **argv);

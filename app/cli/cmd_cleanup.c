@@ -5,8 +5,6 @@
 #include "cli.h"
 #include "latchkey/doctor.h"
 
-void lk_cli_print_holders(const lk_holders *h);
-
 static void on_progress(void *user, const char *step)
 {
     (void)user;

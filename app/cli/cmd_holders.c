@@ -8,48 +8,53 @@
 #define MAX_HELD_SHOWN 8
 #define MAX_BLIND_SHOWN 5
 
-static void print_holder(const lk_holder *hd)
+static void print_holder(const lk_holder *hd, const char *in)
 {
     size_t i;
-    printf("  %-16s pid %-7ld %s", lk_kind_name(hd->kind), hd->proc.pid,
+    printf("%s  %-16s pid %-7ld %s", in, lk_kind_name(hd->kind), hd->proc.pid,
            hd->proc.name ? hd->proc.name : "?");
     if (hd->proc.user)
         printf("  (user %s)", hd->proc.user);
     putchar('\n');
     for (i = 0; i < hd->nheld && i < MAX_HELD_SHOWN; i++)
-        printf("      %-8s %s\n", lk_how_name(hd->held[i].how), hd->held[i].path);
+        printf("%s      %-8s %s\n", in, lk_how_name(hd->held[i].how), hd->held[i].path);
     if (hd->nheld > MAX_HELD_SHOWN)
-        printf("      ... and %zu more\n", hd->nheld - MAX_HELD_SHOWN);
+        printf("%s      ... and %zu more\n", in, hd->nheld - MAX_HELD_SHOWN);
     if (hd->nheld == 0)
-        printf("      runs Chromium on this profile\n");
+        printf("%s      runs Chromium on this profile\n", in);
     if (!hd->killable)
-        printf("      spared: %s\n", hd->why_not);
+        printf("%s      spared: %s\n", in, hd->why_not);
 }
 
-void lk_cli_print_holders(const lk_holders *h);
-void lk_cli_print_holders(const lk_holders *h)
+void lk_cli_print_holder_list(const lk_holders *h, const char *in)
 {
     size_t i;
-    printf("%s\n", h->path);
     for (i = 0; i < h->nholders; i++)
-        print_holder(&h->holders[i]);
+        print_holder(&h->holders[i], in);
     if (h->nholders == 0)
-        printf("  nothing holds it%s\n",
+        printf("%s  nothing holds it%s\n", in,
                h->nblind ? " (among the processes we could inspect)" : "");
     if (h->nblind) {
-        printf("  %zu process%s could not be inspected:", h->nblind, h->nblind == 1 ? "" : "es");
+        printf("%s  %zu process%s could not be inspected:", in, h->nblind,
+               h->nblind == 1 ? "" : "es");
         for (i = 0; i < h->nblind && i < MAX_BLIND_SHOWN; i++)
             printf("%s %s (pid %ld)", i ? "," : "", h->blind[i].name, h->blind[i].pid);
         if (h->nblind > MAX_BLIND_SHOWN)
             printf(", ...");
-        printf("\n      %s\n", h->blind[0].reason);
+        printf("\n%s      %s\n", in, h->blind[0].reason);
     }
     for (i = 0; i < h->nlocks; i++) {
-        printf("  profile lock %s", h->locks[i].file);
+        printf("%s  profile lock %s", in, h->locks[i].file);
         if (h->locks[i].owner_pid)
             printf(" -> pid %ld", h->locks[i].owner_pid);
         printf(" (%s)\n", h->locks[i].stale ? "stale: its owner is gone" : "held");
     }
+}
+
+void lk_cli_print_holders(const lk_holders *h)
+{
+    printf("%s\n", h->path);
+    lk_cli_print_holder_list(h, "");
 }
 
 int lk_cmd_holders(int argc, char **argv)

@@ -20,6 +20,7 @@ typedef struct run {
     lk_cdp_loop *loop;
     lk_session *s;
     int64_t deadline;
+    int timeout_s;
 } run;
 
 static void print_json(const run *r, const lk_session_info *i, const char *error);
@@ -51,8 +52,8 @@ static int begin(run *r, int argc, char **argv, const char *allowed, int default
                 r->a.site_url);
         return LK_EXIT_USAGE;
     }
-    r->deadline =
-        lk_sys_now_ms() + (int64_t)(r->a.timeout_s > 0 ? r->a.timeout_s : default_timeout_s) * 1000;
+    r->timeout_s = r->a.timeout_s > 0 ? r->a.timeout_s : default_timeout_s;
+    r->deadline = lk_sys_now_ms() + (int64_t)r->timeout_s * 1000;
     if (lk_cdp_loop_start(&r->loop, &err) != LK_OK) {
         lk_cli_error(&err, NULL);
         return LK_EXIT_FAIL;
@@ -64,15 +65,27 @@ static int begin(run *r, int argc, char **argv, const char *allowed, int default
     o.site_url = r->a.site_url;
     o.headed = r->a.headed;
     if (lk_session_start(&o, NULL, NULL, &r->s, &err) != LK_OK) {
+        char why[600];
+        /* Attaching needs no browser of ours (the session looks for one
+         * only when nothing serves the folder), so LK_ENOENT here means
+         * neither a running browser nor one to start. */
+        if (err.code == LK_ENOENT)
+            snprintf(why, sizeof why,
+                     "no browser runs %s to attach to, and none to start was found: %s", r->a.path,
+                     err.msg);
+        else
+            snprintf(why, sizeof why, "%s", err.msg[0] ? err.msg : lk_code_name(err.code));
         if (r->a.json) {
             /* --json promises one object on stdout, failures included. */
             lk_session_info none;
             memset(&none, 0, sizeof none);
             none.state = LK_STATE_FAILED;
-            print_json(r, &none, err.msg);
+            print_json(r, &none, why);
         }
-        lk_cli_error(&err,
-                     err.code == LK_ENOENT ? "Install Chromium or pass --chromium EXE." : NULL);
+        fprintf(stderr, "latchkeyctl: %s\n", why);
+        if (err.code == LK_ENOENT)
+            fprintf(stderr, "Install Chromium, or set LATCHKEY_CHROMIUM=/path/to/chrome or pass "
+                            "--chromium EXE.\n");
         return err.code == LK_EINVAL ? LK_EXIT_USAGE : LK_EXIT_FAIL;
     }
     return LK_EXIT_OK;
@@ -160,12 +173,37 @@ static void show_qr(const run *r, const lk_session_info *i)
     fflush(stdout);
 }
 
-static const char *failure(const lk_session_info *i)
+/* Why there is no QR code (qr) or no link (link), in words that say what to
+ * do. A state that ends the wait (conflict, failed) is the reason; "timed
+ * out" only when the deadline passed first, with the state it was left in,
+ * since "loading" and "crashed" call for different fixes. */
+static void failure(const run *r, const lk_session_info *i, const char *waiting_for, char *out,
+                    size_t size)
 {
-    if (i->state == LK_STATE_FAILED || i->state == LK_STATE_UNREACHABLE ||
-        i->state == LK_STATE_CRASHED)
-        return i->reason[0] ? i->reason : i->last_error;
-    return "timed out waiting for the QR code";
+    const char *why = i->reason[0] ? i->reason : i->last_error;
+    switch (i->state) {
+    case LK_STATE_CONFLICT:
+        /* The page stays on its "Use here" dialog until someone clicks it:
+         * waiting longer changes nothing. */
+        snprintf(out, size,
+                 "WhatsApp is open in another window or tab, so this one shows no QR code. "
+                 "Take over with Take over in the Latchkey tray app (it clicks \"Use here\"), "
+                 "or close the other window or tab and run this again");
+        return;
+    case LK_STATE_FAILED:
+        snprintf(out, size, "%s", why[0] ? why : "the browser keeps failing");
+        return;
+    default: break;
+    }
+    if (i->state == LK_STATE_LOGGED_OUT)
+        why = "WhatsApp logged this session out (the phone removed it or it expired); a new "
+              "QR code must be scanned";
+    else if (i->state == LK_STATE_STOPPED && i->attached)
+        why = "the browser that ran the folder is gone";
+    snprintf(out, size, "timed out after %d s waiting for %s (last state %s%s%.200s)", r->timeout_s,
+             waiting_for, lk_state_name(i->state), why[0] ? ": " : "", why);
+    if (i->last_error[0] && strcmp(i->last_error, why) != 0)
+        snprintf(out + strlen(out), size - strlen(out), "; last error: %.200s", i->last_error);
 }
 
 int lk_cmd_qr(int argc, char **argv)
@@ -191,10 +229,12 @@ int lk_cmd_qr(int argc, char **argv)
         else
             printf("%s is already linked: there is no QR code to scan.\n", r.a.path);
     } else {
+        char why[768];
         rc = LK_EXIT_FAIL;
+        failure(&r, &info, "the QR code", why, sizeof why);
         if (r.a.json)
-            print_json(&r, &info, failure(&info));
-        fprintf(stderr, "latchkeyctl: %s (state %s)\n", failure(&info), lk_state_name(info.state));
+            print_json(&r, &info, why);
+        fprintf(stderr, "latchkeyctl: %s\n", why);
     }
     lk_session_info_clear(&info);
     end(&r, 10000);
@@ -221,7 +261,8 @@ int lk_cmd_link(int argc, char **argv)
             rc = LK_EXIT_OK;
             break;
         }
-        if (info.state == LK_STATE_FAILED || lk_sys_now_ms() >= r.deadline)
+        if (info.state == LK_STATE_FAILED || info.state == LK_STATE_CONFLICT ||
+            lk_sys_now_ms() >= r.deadline)
             break;
         if (has_qr(&info) && ((info.qr && (!shown || strcmp(shown, info.qr) != 0)) ||
                               (!info.qr && shown_canvas != info.rotations))) {
@@ -240,10 +281,11 @@ int lk_cmd_link(int argc, char **argv)
         else
             printf("Linked. Closing the browser so your bot can use %s.\n", r.a.path);
     } else {
+        char why[768];
+        failure(&r, &info, "the phone to link the session", why, sizeof why);
         if (r.a.json)
-            print_json(&r, &info, failure(&info));
-        fprintf(stderr, "latchkeyctl: not linked: %s (state %s)\n", failure(&info),
-                lk_state_name(info.state));
+            print_json(&r, &info, why);
+        fprintf(stderr, "latchkeyctl: not linked: %s\n", why);
     }
     free(shown);
     lk_session_info_clear(&info);

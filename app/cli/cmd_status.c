@@ -4,11 +4,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "latchkey/browser.h"
 #include "latchkey/discover.h"
 #include "latchkey/doctor.h"
 #include "latchkey/session.h"
 
 #define PAGE_WAIT_MS 3000
+#define VERSION_WAIT_MS 1000
 
 static json_t *holders_array(const lk_holders *h)
 {
@@ -27,6 +29,134 @@ static void endpoint_of(const char *path, lk_cdp_endpoint *ep, int probe)
         memset(ep, 0, sizeof *ep);
 }
 
+/* A regular file (or a device...) where a session folder should be: bad
+ * input. A folder, a link to one, or nothing at all are fine. */
+static int not_a_folder(const char *path)
+{
+    lk_ftype ft = lk_sys_ftype(path);
+    if (ft == LK_FT_NONE || ft == LK_FT_DIR || ft == LK_FT_LINK)
+        return 0;
+    fprintf(stderr, "latchkeyctl: %s is not a folder (a session is a Chromium profile folder)\n",
+            path);
+    return 1;
+}
+
+static int is_latchkey_exe(const char *path)
+{
+    static const char *const names[] = {"latchkey", "latchkeyctl"};
+    const char *base = path, *p;
+    size_t len, i, j;
+    for (p = path; *p; p++)
+        if (*p == '/' || *p == '\\')
+            base = p + 1;
+    len = strlen(base);
+    if (len > 4 && (base[len - 4] == '.') && (base[len - 3] | 0x20) == 'e' &&
+        (base[len - 2] | 0x20) == 'x' && (base[len - 1] | 0x20) == 'e')
+        len -= 4;
+    for (i = 0; i < sizeof names / sizeof *names; i++) {
+        if (strlen(names[i]) != len)
+            continue;
+        for (j = 0; j < len && (base[j] | 0x20) == names[i][j]; j++)
+            ;
+        if (j == len)
+            return 1;
+    }
+    return 0;
+}
+
+/* Owned means Latchkey started the browser, so Latchkey also ends it (and
+ * the browser ends with it). The rule: the browser process's parent is a
+ * latchkey or latchkeyctl executable. lk_browser_launch forks and execs
+ * Chromium itself, and the usual wrappers (Debian's /usr/bin/chromium,
+ * Chrome's launcher script) exec too, so the parent is the Latchkey process
+ * that owns the tree; a bot's browser has node, a shell or a service
+ * manager as its parent. A parent that started after the browser is a
+ * reused pid, not the one that forked it. */
+static int owned_by_latchkey(const lk_snapshot *snap, long browser)
+{
+    const lk_proc *b = browser ? lk_snapshot_find(snap, browser) : NULL;
+    const lk_proc *parent = b && b->ppid > 0 ? lk_snapshot_find(snap, b->ppid) : NULL;
+    if (!parent || (parent->start_ms && b->start_ms && parent->start_ms > b->start_ms))
+        return 0;
+    /* The image path names the program even when comm was renamed; comm
+     * covers a process whose exe we may not read. */
+    return (parent->exe && is_latchkey_exe(parent->exe)) ||
+           (parent->name && is_latchkey_exe(parent->name));
+}
+
+/* "45 s", "12 min", "3 h 5 min": how long, for people. */
+static const char *human_ms(int64_t ms, char *buf, size_t size)
+{
+    int64_t s = ms / 1000;
+    if (s < 120)
+        snprintf(buf, size, "%lld s", (long long)s);
+    else if (s < 7200)
+        snprintf(buf, size, "%lld min", (long long)(s / 60));
+    else
+        snprintf(buf, size, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    return buf;
+}
+
+static int64_t json_int_or(const json_t *o, const char *key, int64_t dflt)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+/* The text form of status, from the same objects as --json, so the two
+ * never disagree. */
+static void print_status(const char *path, lk_folder_state fs, const json_t *b, const json_t *pg,
+                         const json_t *health, const lk_holders *h)
+{
+    const char *s;
+    char t[32];
+    int64_t v;
+    printf("%s\n", path);
+    printf("  profile   %s\n", lk_folder_state_name(fs));
+    if (json_is_object(b)) {
+        s = json_string_value(json_object_get(b, "endpoint"));
+        printf("  browser   pid %lld, %s, %s%s", (long long)json_int_or(b, "pid", 0),
+               json_is_true(json_object_get(b, "owned")) ? "owned (started by Latchkey)"
+                                                         : "not owned (started by something else)",
+               s ? "DevTools " : "no DevTools endpoint", s ? s : "");
+        if ((s = json_string_value(json_object_get(health, "browser"))))
+            printf(" (%s)", s);
+        putchar('\n');
+    }
+    if (json_is_object(pg)) {
+        s = json_string_value(json_object_get(pg, "url"));
+        printf("  page      %s%s%s\n", json_string_value(json_object_get(pg, "state")),
+               s ? "  " : "", s ? s : "");
+        if ((s = json_string_value(json_object_get(pg, "qr")))) {
+            v = json_int_or(health, "qr_age_ms", -1);
+            printf("  qr        %s\n            shown %s, %lld rotation%s\n", s,
+                   v >= 0 ? human_ms(v, t, sizeof t) : "for an unknown time",
+                   (long long)json_int_or(health, "rotations", 0),
+                   json_int_or(health, "rotations", 0) == 1 ? "" : "s");
+        }
+    }
+    if (json_is_object(b)) {
+        printf("  health    %lld processes, %lld MB",
+               (long long)json_int_or(health, "processes", 0),
+               (long long)(json_int_or(health, "memory_bytes", 0) >> 20));
+        if ((v = json_int_or(health, "rtt_ms", -1)) >= 0)
+            printf(", DevTools round trip %lld ms", (long long)v);
+        if ((v = json_int_or(health, "uptime_ms", -1)) >= 0)
+            printf(", up %s", human_ms(v, t, sizeof t));
+        printf(", %lld restarts\n", (long long)json_int_or(health, "restarts", 0));
+        if ((s = json_string_value(json_object_get(health, "version"))))
+            printf("  web app   WhatsApp Web %s\n", s);
+        if ((s = json_string_value(json_object_get(health, "last_error"))))
+            printf("  error     %s\n", s);
+    }
+    if (fs == LK_FOLDER_STALE_LOCK)
+        printf("  a dead browser's lock is left; starting a browser will clear it\n");
+    if (h) {
+        printf("  holders\n");
+        lk_cli_print_holder_list(h, "  ");
+    }
+}
+
 /* Reads the page of a running browser (attach mode: read only). */
 static int read_page(const char *path, lk_session_info *info)
 {
@@ -41,9 +171,17 @@ static int read_page(const char *path, lk_session_info *info)
     o.profile = path;
     o.mode = LK_MODE_ATTACH;
     if (lk_session_start(&o, NULL, NULL, &s, NULL) == LK_OK) {
-        lk_session_wait(s, ~(LK_STATES(LK_STATE_STARTING) | LK_STATES(LK_STATE_STOPPED)),
-                        lk_sys_now_ms() + PAGE_WAIT_MS);
+        int64_t deadline = lk_sys_now_ms() + PAGE_WAIT_MS;
+        lk_session_wait(s, ~(LK_STATES(LK_STATE_STARTING) | LK_STATES(LK_STATE_STOPPED)), deadline);
         lk_session_get(s, info);
+        /* The web app's version is read once the page shows it is linked,
+         * one round trip after the state: worth a moment's wait. */
+        while (info->state == LK_STATE_LINKED && !info->version &&
+               lk_sys_now_ms() < deadline + VERSION_WAIT_MS) {
+            lk_sys_sleep_ms(20);
+            lk_session_info_clear(info);
+            lk_session_get(s, info);
+        }
         ok = 1;
         lk_session_stop(s, 2000, NULL);
         lk_session_free(s);
@@ -72,11 +210,8 @@ int lk_cmd_status(int argc, char **argv)
     lk_error_clear(&err);
     memset(&page, 0, sizeof page);
     memset(&ep, 0, sizeof ep);
-    if (lk_sys_ftype(a.path) != LK_FT_NONE && lk_sys_ftype(a.path) != LK_FT_DIR &&
-        lk_sys_ftype(a.path) != LK_FT_LINK) {
-        fprintf(stderr, "latchkeyctl: %s is not a folder\n", a.path);
+    if (not_a_folder(a.path))
         return LK_EXIT_USAGE;
-    }
     if (lk_sys_snapshot(&snap, LK_SNAP_HANDLES, &err) != LK_OK) {
         lk_cli_error(&err, NULL);
         return LK_EXIT_FAIL;
@@ -96,8 +231,8 @@ int lk_cmd_status(int argc, char **argv)
         endpoint_of(a.path, &ep, 1);
         if (ep.port)
             have_page = read_page(a.path, &page);
-        b = json_pack("{s:I,s:b,s:s?}", "pid", (json_int_t)browser, "owned", 0, "endpoint",
-                      ep.ws_url);
+        b = json_pack("{s:I,s:b,s:s?}", "pid", (json_int_t)browser, "owned",
+                      owned_by_latchkey(snap, browser), "endpoint", ep.ws_url);
     }
     if (have_page)
         pg = json_pack("{s:s,s:s?,s:s?,s:i}", "state", lk_state_name(page.state), "qr", page.qr,
@@ -143,22 +278,7 @@ int lk_cmd_status(int argc, char **argv)
         free(text);
         json_decref(o);
     } else {
-        printf("%s: %s\n", h ? h->path : a.path, lk_folder_state_name(fs));
-        if (browser)
-            printf("  browser   pid %ld, %zu processes, %lld MB%s%s\n", browser, npids,
-                   (long long)(mem >> 20), ep.ws_url ? ", DevTools " : ", no DevTools endpoint",
-                   ep.ws_url ? ep.ws_url : "");
-        if (have_page) {
-            printf("  page      %s%s%s\n", lk_state_name(page.state), page.url ? "  " : "",
-                   page.url ? page.url : "");
-            if (page.qr)
-                printf("  qr        %s\n", page.qr);
-        }
-        if (h && fs == LK_FOLDER_LOCKED)
-            printf("  held by   %zu process%s (latchkeyctl holders %s)\n", h->nholders,
-                   h->nholders == 1 ? "" : "es", a.path);
-        if (fs == LK_FOLDER_STALE_LOCK)
-            printf("  a dead browser's lock is left; starting a browser will clear it\n");
+        print_status(h ? h->path : a.path, fs, b, pg, health, h);
         json_decref(b);
         json_decref(pg);
         json_decref(health);
@@ -210,29 +330,78 @@ static size_t end_profile(const char *path, int64_t deadline)
     return left;
 }
 
+/* Proves the folder is free, as lk_browser_stop does after ending a tree. */
+static int verify_free(const char *path, lk_error *why)
+{
+    char *abs = NULL;
+    int rc;
+    lk_error_clear(why);
+    rc = lk_sys_abspath(path, &abs, why);
+    if (rc == LK_OK)
+        rc = lk_browser_verify_free(abs, why);
+    free(abs);
+    return rc;
+}
+
+static void print_stop_json(const char *path, const char *result, long browser, int closed,
+                            int verified, const lk_error *why)
+{
+    json_t *o = json_pack("{s:s,s:s}", "path", path, "result", result);
+    char *text;
+    if (!o)
+        return;
+    if (browser) {
+        json_object_set_new(o, "browser_pid", json_integer(browser));
+        json_object_set_new(o, "browser_close", json_boolean(closed));
+    }
+    json_object_set_new(o, "verified", json_boolean(verified));
+    json_object_set_new(o, "error", !verified && why->msg[0] ? json_string(why->msg) : json_null());
+    text = json_dumps(o, JSON_COMPACT);
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(o);
+}
+
 int lk_cmd_stop(int argc, char **argv)
 {
     lk_cli_args a;
     lk_snapshot *snap = NULL;
+    lk_error why;
     long *pids = NULL, browser = 0;
     size_t n = 0, left;
     int rc = lk_cli_parse(argc, argv, "jt", &a);
     int64_t deadline;
     lk_cdp_endpoint ep;
-    int closed = 0;
+    int closed = 0, verified;
 
     if (rc != LK_EXIT_OK)
         return rc;
+    if (not_a_folder(a.path))
+        return LK_EXIT_USAGE;
+    lk_error_clear(&why);
+    if (lk_sys_ftype(a.path) == LK_FT_NONE) {
+        /* Idempotent: a session that is gone is as stopped as it gets. */
+        if (a.json)
+            print_stop_json(a.path, "not_running", 0, 0, 1, &why);
+        else
+            printf("%s: does not exist; not running, nothing to stop\n", a.path);
+        return LK_EXIT_OK;
+    }
     deadline = lk_sys_now_ms() + (a.timeout_s > 0 ? a.timeout_s : 10) * 1000LL;
     if (lk_sys_snapshot(&snap, LK_SNAP_PROCS, NULL) == LK_OK)
         lk_doctor_profile_procs(snap, a.path, &pids, &n, &browser, NULL);
     lk_snapshot_free(snap);
     free(pids);
     if (n == 0) {
+        /* Nothing of ours to end. Something else may still hold files in
+         * it (the bot's node): say so, but stopping is still done. */
+        verified = verify_free(a.path, &why) == LK_OK;
         if (a.json)
-            printf("{\"path\": \"%s\", \"result\": \"not_running\"}\n", a.path);
+            print_stop_json(a.path, "not_running", 0, 0, verified, &why);
         else
-            printf("%s: not running, nothing to stop\n", a.path);
+            printf("%s: not running, nothing to stop%s%s\n", a.path,
+                   verified ? "" : "; note: ", verified ? "" : why.msg);
         return LK_EXIT_OK;
     }
     endpoint_of(a.path, &ep, 1);
@@ -252,22 +421,24 @@ int lk_cmd_stop(int argc, char **argv)
     }
     lk_cdp_endpoint_clear(&ep);
     left = end_profile(a.path, deadline);
-    {
-        json_t *o =
-            json_pack("{s:s,s:s,s:I,s:b}", "path", a.path, "result", left ? "partial" : "stopped",
-                      "browser_pid", (json_int_t)browser, "browser_close", closed);
-        char *text = json_dumps(o, JSON_COMPACT);
-        if (a.json && text)
-            puts(text);
-        else if (left)
-            printf("%s: %zu process%s of the browser still running\n", a.path, left,
-                   left == 1 ? "" : "es");
-        else
-            printf("%s: stopped (browser pid %ld)\n", a.path, browser);
-        free(text);
-        json_decref(o);
+    /* The browser's tree is gone; is the folder free for the bot? */
+    verified = verify_free(a.path, &why) == LK_OK;
+    if (a.json) {
+        print_stop_json(a.path,
+                        left        ? "partial"
+                        : !verified ? "held"
+                                    : "stopped",
+                        browser, closed, verified && !left, &why);
+    } else if (left) {
+        printf("%s: %zu process%s of the browser (pid %ld) still running\n", a.path, left,
+               left == 1 ? "" : "es", browser);
+    } else if (!verified) {
+        printf("%s: stopped the browser (pid %ld), but %s\n", a.path, browser, why.msg);
+    } else {
+        printf("%s: stopped (browser pid %ld); verified: nothing holds the folder\n", a.path,
+               browser);
     }
-    return left ? LK_EXIT_FAIL : LK_EXIT_OK;
+    return left || !verified ? LK_EXIT_FAIL : LK_EXIT_OK;
 }
 
 int lk_cmd_sessions(int argc, char **argv)

@@ -46,11 +46,32 @@ static int end_tree(lk_child *c, int timeout_ms, int *forced)
     return lk_child_tree_count(c);
 }
 
-int lk_browser_stop(lk_browser *b, int timeout_ms, lk_error *err)
+int lk_browser_verify_free(const char *profile, lk_error *err)
 {
     char who[256], text[320];
     size_t nprocs = 0, nlocks = 0;
     char *port_file;
+    int rc = lk__browser_holders(profile, &nprocs, &nlocks, who, sizeof who, err);
+    if (rc != LK_OK)
+        return rc;
+    if (nprocs > 0 || nlocks > 0) {
+        lk__browser_describe(text, sizeof text, who, nprocs, nlocks);
+        return lk_error_set(err, LK_EBUSY, 0,
+                            "%s still holds %s; free it with `latchkeyctl cleanup %s`", text,
+                            profile, profile);
+    }
+    /* A killed browser leaves its DevToolsActivePort behind: attach mode
+     * must not mistake it for a running one. */
+    port_file = lk__browser_port_file(profile);
+    if (port_file)
+        lk_sys_unlink(port_file, NULL);
+    free(port_file);
+    return LK_OK;
+}
+
+int lk_browser_stop(lk_browser *b, int timeout_ms, lk_error *err)
+{
+    lk_error why;
     int rc;
 
     if (!b)
@@ -70,23 +91,13 @@ int lk_browser_stop(lk_browser *b, int timeout_ms, lk_error *err)
         return LK_OK;
     /* The tree is gone; prove the folder is free (a renderer that changed
      * its process group, a helper that inherited a handle...). */
-    rc = lk__browser_holders(b->profile, &nprocs, &nlocks, who, sizeof who, err);
-    if (rc != LK_OK)
-        return rc;
-    if (nprocs > 0 || nlocks > 0) {
-        lk__browser_describe(text, sizeof text, who, nprocs, nlocks);
-        return lk_error_set(err, LK_EBUSY, 0,
-                            "the browser has ended, but %s still holds %s; free it with "
-                            "`latchkeyctl cleanup %s`",
-                            text, b->profile, b->profile);
-    }
-    /* A killed browser leaves its DevToolsActivePort behind: attach mode
-     * must not mistake it for a running one. */
-    port_file = lk__browser_port_file(b->profile);
-    if (port_file)
-        lk_sys_unlink(port_file, NULL);
-    free(port_file);
-    return LK_OK;
+    lk_error_clear(&why);
+    rc = lk_browser_verify_free(b->profile, &why);
+    if (rc == LK_EBUSY)
+        return lk_error_set(err, rc, 0, "the browser has ended, but %s", why.msg);
+    if (rc != LK_OK && err)
+        *err = why;
+    return rc;
 }
 
 void lk_browser_free(lk_browser *b)

@@ -24,6 +24,7 @@ first_ref() {
         grep -o 'data-ref="[^"]*"' | head -1 | sed 's/^data-ref="//; s/"$//'
 }
 no_holders() { [ "$("$CTL" holders "$1" --json | jq '.holders | length')" = 0 ]; }
+jq_true() { jq -e "$@" >/dev/null; } # jq_true FILTER FILE: the filter yields true
 
 # --- qr: owned browser, payload equals the page's data-ref ------------------
 URL1="$BASE?seed=7&rotate_ms=60000"
@@ -64,6 +65,17 @@ check "canvas-only: the PNG is an image" test "$(head -c 8 "$WORK/canvas.png" | 
 "$CTL" qr "$R/session-e" --json --site-url "$BASE?rotate_ms=60000#conflict" --timeout 30 > "$WORK/conflict.json"
 check "conflict: exit 1" test $? -eq 1
 check "conflict: state conflict" test "$(jq -r .state "$WORK/conflict.json")" = conflict
+says_conflict() {
+    jq_true '.error | test("WhatsApp is open in another window or tab") and test("Take over") and
+        test("close the other") and (test("timed out") | not)' "$1"
+}
+check "conflict: the error says WhatsApp is open elsewhere and how to take over" \
+    says_conflict "$WORK/conflict.json"
+start=$(date +%s)
+"$CTL" link "$R/session-e2" --json --site-url "$BASE?rotate_ms=60000#conflict" --timeout 60 > "$WORK/conflict-link.json" 2>/dev/null
+check "link on a conflict: exit 1" test $? -eq 1
+check "link on a conflict: says so, not a timeout" says_conflict "$WORK/conflict-link.json"
+check "link on a conflict: gives up at once, not at its timeout" test $(( $(date +%s) - start )) -le 30
 "$CTL" qr "$R/session-f" --json --site-url "$BASE?post_logout=1&rotate_ms=60000" --timeout 30 > "$WORK/logout.json"
 check "logged out: a QR is shown, exit 0" test $? -eq 0
 check "logged out: state logged_out" test "$(jq -r .state "$WORK/logout.json")" = logged_out
@@ -71,6 +83,8 @@ start=$(date +%s)
 "$CTL" qr "$R/session-g" --json --site-url "http://127.0.0.1:$PORT/hang" --timeout 4 > "$WORK/hang.json" 2>"$WORK/hang.err"
 check "never loads: exit 1" test $? -eq 1
 check "never loads: it says it timed out" grep -q "timed out" "$WORK/hang.err"
+check "never loads: the JSON error says timed out, and the last state" \
+    jq_true '.error | test("^timed out after 4 s waiting for the QR code \\(last state [a-z_]+")' "$WORK/hang.json"
 check "never loads: gives up near its timeout" test $(( $(date +%s) - start )) -le 20
 check "never loads: nothing left running" no_holders "$R/session-g"
 
@@ -92,6 +106,21 @@ check "attach: the bot's browser still runs" alive "$bot"
 "$CTL" status "$P" --json > "$WORK/status.json"
 check "status: profile running" test "$(jq -r .profile "$WORK/status.json")" = running
 check "status: browser pid is the bot's" test "$(jq -r .browser.pid "$WORK/status.json")" = "$bot"
+check "status: a browser the bot (here: this shell) started is not owned" \
+    test "$(jq -r .browser.owned "$WORK/status.json")" = false
+"$CTL" status "$P" > "$WORK/status.txt"
+check "status text: exit 0" test $? -eq 0
+check "status text: the profile state" grep -qx "  profile   running" "$WORK/status.txt"
+check "status text: browser pid, not owned, DevTools endpoint" grep -Eq \
+    "^  browser   pid $bot, not owned .*, DevTools ws://127\.0\.0\.1:[0-9]+/devtools/browser/" "$WORK/status.txt"
+check "status text: page state and URL" grep -qxF "  page      qr  $URLB" "$WORK/status.txt"
+qr_lines() { grep -A1 -xF "  qr        $1" "$2" | grep -Eqx " +shown [0-9]+ (s|min), [0-9]+ rotations?"; }
+check "status text: the QR, its age and rotations" qr_lines "$wantb" "$WORK/status.txt"
+check "status text: health (processes, memory, round trip, uptime, restarts)" grep -Eqx \
+    "  health    [0-9]+ processes, [0-9]+ MB, DevTools round trip [0-9]+ ms, up [0-9]+ (s|min), [0-9]+ restarts" \
+    "$WORK/status.txt"
+check "status text: the holders, as the holders command prints them" \
+    grep -Eq "^    chromium-browser +pid $bot +" "$WORK/status.txt"
 check "status: page state qr with the payload" test "$(jq -r '"\(.page.state) \(.page.qr)"' "$WORK/status.json")" = "qr $wantb"
 check "status: health counts the processes" test "$(jq '.health.processes' "$WORK/status.json")" -ge 2
 check "status: holders listed" test "$(jq '.holders | length' "$WORK/status.json")" -ge 1
@@ -107,6 +136,8 @@ check "attach left the page where it was" test "$(jq -r .page.url "$WORK/status.
 check "stop exits 0" test $? -eq 0
 check "stop ended the bot's browser" gone "$bot"
 check "stop leaves no process of the tree" no_holders "$P"
+check "stop verified with the holder scan that nothing holds the folder" \
+    grep -q "verified: nothing holds the folder" "$WORK/stop.txt"
 "$CTL" stop "$P" > "$WORK/stop2.txt"
 check "stop again: exit 0" test $? -eq 0
 check "stop again says not running" grep -q "not running" "$WORK/stop2.txt"
@@ -141,6 +172,81 @@ check "busy profile: qr exits 1" test $? -eq 1
 check "busy profile: the error names the holder" grep -q "$busy" "$WORK/busy.err"
 check "busy profile: the other browser keeps running" alive "$busy"
 kill "$busy" 2>/dev/null; gone "$busy"
+
+# --- owned: a browser latchkeyctl started -------------------------------------
+O="$R/session-owned"
+"$CTL" link "$O" --json --site-url "$BASE?rotate_ms=60000&link_after_ms=10000" --timeout 60 > "$WORK/owned-link.json" 2>/dev/null &
+linker=$!
+track "$linker"
+for i in $(seq 1 1000); do [ -s "$O/DevToolsActivePort" ] && break; sleep 0.02; done
+"$CTL" status "$O" --json > "$WORK/owned.json"
+check "owned: status sees the browser running while link waits" test "$(jq -r .profile "$WORK/owned.json")" = running
+check "owned: a browser latchkeyctl link started is owned" test "$(jq -r .browser.owned "$WORK/owned.json")" = true
+check "owned: its parent is that latchkeyctl" test "$(ps -o ppid= -p "$(jq -r .browser.pid "$WORK/owned.json")" | tr -d ' ')" = "$linker"
+wait "$linker"
+check "owned: link still exits 0 once linked" test $? -eq 0
+check "owned: link leaves the folder free" no_holders "$O"
+
+# --- attach with no Chromium to be found ---------------------------------------
+NOCHROME=(env -u LATCHKEY_CHROMIUM PATH=/nonexistent)
+P3="$R/session-bot-nochrome"
+URLC="$BASE?seed=13&rotate_ms=60000"
+wantc=$(first_ref "$URLC")
+"$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --no-first-run --remote-debugging-port=0 \
+    --user-data-dir="$P3" "$URLC" >/dev/null 2>&1 &
+bot3=$!
+track "$bot3"
+for i in $(seq 1 1000); do [ -s "$P3/DevToolsActivePort" ] && break; sleep 0.02; done
+"${NOCHROME[@]}" "$CTL" qr "$P3" --json --timeout 30 > "$WORK/nochrome.json" 2>"$WORK/nochrome.err"
+check "no local Chromium: qr still attaches, exit 0" test $? -eq 0
+check "no local Chromium: attached, with the page's data-ref" \
+    test "$(jq -r '"\(.attached) \(.qr)"' "$WORK/nochrome.json")" = "true $wantc"
+"${NOCHROME[@]}" "$CTL" stop "$P3" --json > "$WORK/stop3.json"
+check "stop --json: exit 0" test $? -eq 0
+check "stop --json: stopped and verified" \
+    test "$(jq -r '"\(.result) \(.verified) \(.browser_pid)"' "$WORK/stop3.json")" = "stopped true $bot3"
+check "stop --json: nothing holds it" no_holders "$P3"
+"${NOCHROME[@]}" "$CTL" qr "$R/session-nochrome" --json --site-url "$URL1" --timeout 10 > "$WORK/nochrome2.json" 2>"$WORK/nochrome2.err"
+check "nothing runs it, no Chromium found: qr exits 1" test $? -eq 1
+check "nothing runs it, no Chromium found: the error names the missing browser and the fix" \
+    jq_true '.state == "failed" and (.error | test("Chromium") and test("LATCHKEY_CHROMIUM") and test("--chromium"))' \
+    "$WORK/nochrome2.json"
+check "... and stderr says how to set it" grep -q "LATCHKEY_CHROMIUM=" "$WORK/nochrome2.err"
+
+# --- stop: odd paths, files, missing folders, something left holding ----------
+W="$WORK/we\"ird\\name"
+mkdir -p "$W"
+"$CTL" stop "$W" --json > "$WORK/stop-weird.json"
+check "stop --json, quote and backslash in the path: exit 0" test $? -eq 0
+check "stop --json, quote and backslash in the path: valid JSON, .path is the input" \
+    test "$(jq -r .path "$WORK/stop-weird.json")" = "$W"
+"$CTL" stop "$W-missing" --json > "$WORK/stop-weird2.json"
+check "stop --json, odd path that does not exist: .path and not_running" \
+    test "$(jq -r '"\(.path)|\(.result)"' "$WORK/stop-weird2.json")" = "$W-missing|not_running"
+"$CTL" stop "$WORK/port" > /dev/null 2>"$WORK/stop-file.err"
+check "stop FILE: exit 2" test $? -eq 2
+check "stop FILE: says it is not a folder" grep -q "is not a folder" "$WORK/stop-file.err"
+"$CTL" stop "$R/session-never-made" > "$WORK/stop-missing.txt"
+check "stop on a missing folder: exit 0 (idempotent)" test $? -eq 0
+check "stop on a missing folder: nothing to stop" grep -q "not running, nothing to stop" "$WORK/stop-missing.txt"
+H="$R/session-held"
+"$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-background-networking \
+    --disable-component-update --no-first-run --remote-debugging-port=0 \
+    --user-data-dir="$H" "$BASE?rotate_ms=60000#link" >/dev/null 2>&1 &
+bot4=$!
+track "$bot4"
+for i in $(seq 1 1000); do [ -s "$H/DevToolsActivePort" ] && break; sleep 0.02; done
+for i in $(seq 1 20); do "$CTL" status "$H" > "$WORK/status-linked.txt"; grep -q "^  page      linked" "$WORK/status-linked.txt" && break; sleep 0.1; done
+check "status text: a linked page's WhatsApp Web version" \
+    grep -qx "  web app   WhatsApp Web 2.3000.1018400000" "$WORK/status-linked.txt"
+holder=$(start_helper --open "$H/Default/bot-notes")
+"$CTL" stop "$H" > "$WORK/stop-held.txt"
+check "stop, something else still holds the folder: exit 1" test $? -eq 1
+check "stop, something else still holds the folder: names its pid and name" \
+    grep -q "hold_helper (pid $holder) still holds" "$WORK/stop-held.txt"
+check "stop, something else still holds the folder: the browser did end" gone "$bot4"
+kill "$holder" 2>/dev/null; gone "$holder"
 
 # --- sessions: discovery from one snapshot ------------------------------------
 mkdir -p "$WORK/bot/tokens/shop/Default" "$R/RemoteAuth-x/Default"

@@ -42,6 +42,10 @@ int lk_browser_launch(const lk_browser_opts *o, lk_browser **out, lk_error *err)
  * caller sent Browser.close), then ends it, then verifies with the doctor
  * that nothing holds the profile. */
 int lk_browser_stop(lk_browser *b, int timeout_ms, lk_error *err);
+/* Proves that nothing holds profile: no process (the doctor's holder scan)
+ * and no live profile lock. Then removes a dead browser's DevToolsActivePort.
+ * LK_EBUSY naming who holds it otherwise. lk_browser_stop ends with it. */
+int lk_browser_verify_free(const char *profile, lk_error *err);
 void lk_browser_free(lk_browser *b);
 
 #ifdef __cplusplus
