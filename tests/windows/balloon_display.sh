@@ -6,30 +6,51 @@
 # notification area, where the desktop is dark blue.
 #   balloon_display.sh WINE WINESERVER TEST_EXE PREFIX SHOT
 set -u
+
+# The balloon sits in the bottom-right corner, over the taskbar's tray.
+brightness() { convert "$1" -crop 440x50+570+690 -colorspace Gray -format '%[fx:mean]' info: 2>/dev/null; }
+light() { awk -v l="$(brightness "$1")" 'BEGIN { exit !(l > 0.75) }'; }
+
+if [ "${1:-}" = --on-display ]; then
+    # Run by xvfb-run below, with DISPLAY set.
+    shift
+    WINE=$1 WINESERVER=$2 EXE=$3 SHOT=$4 READY=$5
+    "$WINE" wineboot -i >/dev/null 2>&1
+    "$WINE" explorer /desktop=latchkey,1024x768 "$EXE" --need-tray \
+        --ready "$(winepath -w "$READY" 2>/dev/null || echo "$READY")" &
+    pid=$!
+    for i in $(seq 1 600); do
+        [ -e "$READY" ] && break
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -e "$READY" ] && echo "# the program asked for the balloon" || echo "# no word from the program"
+    # wine draws a balloon a moment after it is asked to: look until it is
+    # on the screen, 20 s at most.
+    for i in $(seq 1 60); do
+        import -window root "$SHOT" 2>/dev/null
+        light "$SHOT" && break
+        sleep 0.3
+    done
+    touch "$READY.done"
+    wait $pid
+    rc=$?
+    "$WINESERVER" -k 2>/dev/null
+    exit $rc
+fi
+
 WINE=$1 WINESERVER=$2 EXE=$3 PREFIX=$4 SHOT=$5
 for tool in xvfb-run import convert; do
     command -v "$tool" >/dev/null || { echo "FAIL $tool is missing (installer/deps/debian.sh test installs it)"; exit 1; }
 done
 export WINEPREFIX=$PREFIX WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-export WINE WINESERVER EXE SHOT
 mkdir -p "$(dirname "$SHOT")"
-rm -f "$SHOT"
-# shellcheck disable=SC2016
-xvfb-run -a -s "-screen 0 1024x768x24" bash -c '
-    "$WINE" wineboot -i >/dev/null 2>&1
-    "$WINE" explorer /desktop=latchkey,1024x768 "$EXE" --need-tray --hold 4000 &
-    pid=$!
-    sleep 3
-    import -window root "$SHOT" 2>/dev/null
-    wait $pid
-    rc=$?
-    "$WINESERVER" -k 2>/dev/null
-    exit $rc'
+READY=$(dirname "$SHOT")/balloon.ready
+rm -f "$SHOT" "$READY" "$READY.done"
+xvfb-run -a -s "-screen 0 1024x768x24" bash "$0" --on-display "$WINE" "$WINESERVER" "$EXE" "$SHOT" "$READY"
 rc=$?
-# The balloon sits in the bottom-right corner, over the taskbar's tray.
-light=$(convert "$SHOT" -crop 440x50+570+690 -colorspace Gray -format '%[fx:mean]' info: 2>/dev/null)
-echo "# mean brightness where the balloon shows: ${light:-none} (desktop alone: about 0.4)"
-if awk -v l="${light:-0}" 'BEGIN { exit !(l > 0.75) }'; then
+echo "# mean brightness where the balloon shows: $(brightness "$SHOT") (desktop alone: about 0.4)"
+if light "$SHOT"; then
     echo "ok   the balloon is on the screen ($SHOT)"
 else
     echo "FAIL no balloon on the screen ($SHOT)"

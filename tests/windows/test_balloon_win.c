@@ -41,12 +41,15 @@ static HWND make_observer(const char *cls)
 /* test_balloon_win [--need-tray] [--hold MS]
  *   --need-tray  the desktop has a notification area (a display): the icon
  *                and the balloon must be shown
- *   --hold MS    keep the balloon up that long (for a screenshot) */
+ *   --ready F    write file F once the balloon is up, then keep it up until
+ *                file F.done appears (a screenshot is taken meanwhile; 60 s at
+ *                most) */
 int main(int argc, char **argv)
 {
     HWND other = make_observer("some-other-class");
     HWND hwnd;
-    int need_tray = 0, hold_ms = 0, i;
+    int need_tray = 0, i;
+    const char *ready = NULL;
     LONG_PTR other_wndproc = GetWindowLongPtrW(other, GWLP_WNDPROC);
     NOTIFYICONDATAW nid;
     lk_balloon *b;
@@ -57,8 +60,8 @@ int main(int argc, char **argv)
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--need-tray") == 0)
             need_tray = 1;
-        else if (strcmp(argv[i], "--hold") == 0 && i + 1 < argc)
-            hold_ms = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--ready") == 0 && i + 1 < argc)
+            ready = argv[++i];
     }
     CHECK(lk_balloon_attach(L"gtkstatusicon-observer", ICON_ID, GTK_TRAY_MSG, on_click, NULL) ==
               NULL,
@@ -110,16 +113,20 @@ int main(int argc, char **argv)
     else
         CHECK(!shown, "no notification area: the balloon is refused, not faked");
     CHECK(!lk_balloon_show(NULL, "t", "b", FALSE), "no balloon without an icon");
-    if (hold_ms > 0) {
-        DWORD until = GetTickCount() + (DWORD)hold_ms;
+    if (ready) {
+        char done[MAX_PATH + 8];
+        DWORD until = GetTickCount() + 60000;
+        FILE *f = fopen(ready, "w");
         MSG m;
-        while (GetTickCount() < until) {
+        if (f)
+            fclose(f);
+        snprintf(done, sizeof done, "%s.done", ready);
+        while (GetTickCount() < until && GetFileAttributesA(done) == INVALID_FILE_ATTRIBUTES) {
             while (PeekMessageW(&m, NULL, 0, 0, PM_REMOVE))
                 DispatchMessageW(&m);
             Sleep(20);
         }
     }
-
     lk_balloon_detach(b);
     CHECK(GetWindowLongPtrW(hwnd, GWLP_WNDPROC) == gtk_wndproc, "detach restores GTK's procedure");
     SendMessageW(hwnd, GTK_TRAY_MSG, ICON_ID, NIN_BALLOONUSERCLICK);
