@@ -31,5 +31,8 @@ lk_app *lk_app_get(void);
 void lk_dashboard_present(lk_app *app);
 void lk_qr_window_present(lk_app *app, const char *path);
 void lk_doctor_dialog_present(lk_app *app, GtkWindow *parent, const char *path);
+/* The settings: edits app->settings, saves them, applies start at sign-in
+ * and has the model scan the new roots. */
+void lk_settings_window_present(lk_app *app, GtkWindow *parent);
 
 #endif

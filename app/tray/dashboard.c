@@ -497,6 +497,11 @@ static void on_new(GtkWidget *b, dash *d)
     g_free(path);
 }
 
+static void on_settings(GtkWidget *b, dash *d)
+{
+    lk_settings_window_present(d->app, GTK_WINDOW(d->win));
+}
+
 static void on_row_activated(GtkTreeView *v, GtkTreePath *tp, GtkTreeViewColumn *c, dash *d)
 {
     char *path = selected_path(d);
@@ -702,6 +707,11 @@ static dash *dash_new(lk_app *app)
     d->summary = gtk_label_new("");
     gtk_label_set_xalign(GTK_LABEL(d->summary), 0);
     gtk_box_pack_start(GTK_BOX(top), d->summary, TRUE, TRUE, 0);
+    GtkWidget *b_settings = gtk_button_new_with_mnemonic(_("S_ettings\u2026"));
+    gtk_widget_set_tooltip_text(b_settings, _("The folders watched for sessions, the browser, "
+                                              "and start at sign-in"));
+    g_signal_connect(b_settings, "clicked", G_CALLBACK(on_settings), d);
+    gtk_box_pack_end(GTK_BOX(top), b_settings, FALSE, FALSE, 0);
     d->note = gtk_label_new("");
     gtk_box_pack_end(GTK_BOX(top), d->note, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(outer), top, FALSE, FALSE, 0);

@@ -205,9 +205,8 @@ static void on_action_show_qr(GSimpleAction *act, GVariant *param, gpointer user
     lk_qr_window_present(&p->pub, g_variant_get_string(param, NULL));
 }
 
-static void on_action_dashboard(GSimpleAction *act, GVariant *param, gpointer user)
+static void present_dashboard(app_priv *p)
 {
-    app_priv *p = user;
     char *err = NULL;
     if (!bring_up(p, &err)) {
         g_warning("%s", err);
@@ -215,6 +214,18 @@ static void on_action_dashboard(GSimpleAction *act, GVariant *param, gpointer us
         return;
     }
     lk_dashboard_present(&p->pub);
+}
+
+static void on_action_dashboard(GSimpleAction *act, GVariant *param, gpointer user)
+{
+    present_dashboard(user);
+}
+
+/* Activation without a command line: D-Bus activation, or a click on one of
+ * GLib's own notifications where they carry no action (Windows). */
+static void on_activate(GApplication *gapp, gpointer user)
+{
+    present_dashboard(user);
 }
 
 static void on_action_doctor(GSimpleAction *act, GVariant *param, gpointer user)
@@ -438,6 +449,7 @@ int main(int argc, char **argv)
     the_app = &p.pub;
     g_signal_connect(p.pub.gtk, "startup", G_CALLBACK(on_startup), &p);
     g_signal_connect(p.pub.gtk, "command-line", G_CALLBACK(on_command_line), &p);
+    g_signal_connect(p.pub.gtk, "activate", G_CALLBACK(on_activate), &p);
     g_signal_connect(p.pub.gtk, "shutdown", G_CALLBACK(on_shutdown), &p);
     rc = g_application_run(G_APPLICATION(p.pub.gtk), argc, args);
     g_object_unref(p.pub.gtk);

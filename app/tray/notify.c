@@ -10,6 +10,7 @@
 
 #include "i18n.h"
 #include "model.h"
+#include "tray_icon.h"
 
 typedef struct notifier {
     lk_app *app;
@@ -68,15 +69,25 @@ static void send(notifier *n, const lk_entry *e)
         body = why && *why ? why : _("Latchkey gave up restarting it.");
         break;
     }
-    no = g_notification_new(title);
-    g_notification_set_body(no, body);
-    g_notification_set_priority(no, info->state == LK_STATE_QR ? G_NOTIFICATION_PRIORITY_NORMAL
-                                                               : G_NOTIFICATION_PRIORITY_HIGH);
-    g_notification_set_default_action_and_target(no, action, "s", e->path);
-    id = id_of(e->path);
-    g_application_send_notification(G_APPLICATION(n->app->gtk), id, no);
-    g_free(id);
-    g_object_unref(no);
+    /* Windows: a balloon on our own tray icon, which also knows what a
+     * click means. GLib's Windows backend would add a second icon for its
+     * balloons and drop the action. */
+    if (!lk_tray_icon_balloon(n->app->tray, title, body, info->state != LK_STATE_QR, action,
+                              e->path)) {
+        no = g_notification_new(title);
+        g_notification_set_body(no, body);
+        g_notification_set_priority(no, info->state == LK_STATE_QR ? G_NOTIFICATION_PRIORITY_NORMAL
+                                                                   : G_NOTIFICATION_PRIORITY_HIGH);
+#ifndef G_OS_WIN32
+        /* GLib's Windows backend has no actions (a click activates the
+         * application, which opens the dashboard); setting one warns. */
+        g_notification_set_default_action_and_target(no, action, "s", e->path);
+#endif
+        id = id_of(e->path);
+        g_application_send_notification(G_APPLICATION(n->app->gtk), id, no);
+        g_free(id);
+        g_object_unref(no);
+    }
     g_free(title);
 }
 

@@ -25,6 +25,14 @@
 #define TYPICAL_MODULES 65 /* a WhatsApp payload (version 10, 57 modules) and the quiet zone */
 #define LINKED_CLOSE_MS 3000
 #define TICK_MS 250
+/* How long a code lives until the window has timed a rotation itself:
+ * WhatsApp Web keeps its first code about a minute, each later one about
+ * 20 s. Timed intervals outside MIN..MAX (a page that stalled, a clock that
+ * jumped) are not believed. */
+#define FIRST_CODE_MS 60000
+#define ROTATE_MS 20000
+#define MIN_INTERVAL_MS 1000
+#define MAX_INTERVAL_MS 300000
 
 typedef struct qr_win {
     lk_app *app;
@@ -47,10 +55,16 @@ typedef struct qr_win {
     GdkPixbuf *png;
     GBytes *png_bytes;
     int64_t qr_at_ms;
+    int qr_rotation; /* core's rotation count of the code on screen */
+    /* core's count of the first code of this run of codes: 0 for the page's
+     * first, -1 once the page left its codes (linked, reloading, restarted):
+     * the next code is a page's first again, whatever core's count says. */
+    int run_first;
 
-    /* rotations seen while the code stayed on screen, for the countdown */
-    int rotations_seen;
-    int64_t interval_ms; /* the last whole interval seen; 0 until two rotations */
+    /* the last interval timed between two later codes (never the first's,
+     * which lives longer); 0 until one was seen. Kept while the code is
+     * replaced by a message: it is the site's pace, not one code's. */
+    int64_t interval_ms;
 } qr_win;
 
 static int64_t now_ms(void)
@@ -96,8 +110,7 @@ static void clear_qr(qr_win *q)
     g_clear_object(&q->png);
     g_clear_pointer(&q->png_bytes, g_bytes_unref);
     q->qr_at_ms = 0;
-    q->rotations_seen = 0;
-    q->interval_ms = 0;
+    q->qr_rotation = 0;
     if (q->tick) {
         g_source_remove(q->tick);
         q->tick = 0;
@@ -171,31 +184,33 @@ static gboolean on_draw(GtkWidget *w, cairo_t *cr, qr_win *q)
 
 /* ---- the countdown ------------------------------------------------------ */
 
+/* How long the code on screen is expected to live, all told. */
+static int64_t expected_life_ms(const qr_win *q)
+{
+    if (q->qr_rotation == q->run_first)
+        return FIRST_CODE_MS;
+    return q->interval_ms > 0 ? q->interval_ms : ROTATE_MS;
+}
+
+/* An estimate from the first code on, said as one ("about"): WhatsApp does
+ * not tell when it rotates, and a late rotation must not count below zero. */
 static void update_countdown(qr_win *q)
 {
     char *s;
-    int64_t up;
+    int64_t up, left;
     if (!q->code && !q->png) {
         set_text(q->countdown, "");
         return;
     }
     up = MAX(0, now_ms() - q->qr_at_ms);
-    if (q->interval_ms > 0) {
-        int64_t left = q->interval_ms - up;
-        if (left > 0) {
-            int secs = (int)((left + 999) / 1000);
-            s = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "A new code in about %d second",
-                                            "A new code in about %d seconds", (unsigned long)secs),
-                                secs);
-        } else {
-            s = g_strdup(_("A new code is due any moment"));
-        }
-    } else {
-        int secs = (int)(up / 1000);
-        s = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "This code has been up for %d second",
-                                        "This code has been up for %d seconds",
-                                        (unsigned long)secs),
+    left = expected_life_ms(q) - up;
+    if (left > 0) {
+        int secs = (int)((left + 999) / 1000);
+        s = g_strdup_printf(g_dngettext(GETTEXT_PACKAGE, "A new code in about %d second",
+                                        "A new code in about %d seconds", (unsigned long)secs),
                             secs);
+    } else {
+        s = g_strdup(_("A new code is due any moment"));
     }
     set_text(q->countdown, s);
     g_free(s);
@@ -207,18 +222,23 @@ static gboolean on_tick(gpointer user)
     return G_SOURCE_CONTINUE;
 }
 
-/* A new code (or the first): remember when the previous one appeared so the
- * interval between two rotations the window saw whole can predict the next.
- * WhatsApp keeps its first code longer than the others (about 20 s each),
- * so the interval that ends the first code is not used. */
-static void note_new_code(qr_win *q, int64_t at_ms, int had_code)
+/* A new code (or the first). Core numbers the codes (info->rotations) and
+ * says when each appeared, so the time between two consecutive ones is a
+ * whole interval even if the window opened late; the interval that ends
+ * the first code is longer than the rest and is not used. */
+static void note_new_code(qr_win *q, const lk_session_info *info, int had_code)
 {
-    if (had_code && q->qr_at_ms > 0 && at_ms > q->qr_at_ms) {
-        q->rotations_seen++;
-        if (q->rotations_seen >= 2)
-            q->interval_ms = at_ms - q->qr_at_ms;
+    int64_t at = info->qr_at_ms > 0 ? info->qr_at_ms : now_ms();
+    if (q->run_first < 0)
+        q->run_first = MAX(0, info->rotations);
+    if (had_code && q->qr_at_ms > 0 && q->qr_rotation > q->run_first &&
+        info->rotations == q->qr_rotation + 1) {
+        int64_t interval = at - q->qr_at_ms;
+        if (interval >= MIN_INTERVAL_MS && interval <= MAX_INTERVAL_MS)
+            q->interval_ms = interval;
     }
-    q->qr_at_ms = at_ms > 0 ? at_ms : now_ms();
+    q->qr_at_ms = at;
+    q->qr_rotation = MAX(0, info->rotations);
     if (!q->tick)
         q->tick = g_timeout_add(TICK_MS, on_tick, q);
 }
@@ -263,7 +283,7 @@ static gboolean show_code(qr_win *q, const lk_session_info *info)
     } else {
         return FALSE;
     }
-    note_new_code(q, info->qr_at_ms, had);
+    note_new_code(q, info, had);
     gtk_widget_show(q->hint);
     gtk_stack_set_visible_child_name(GTK_STACK(q->stack), "qr");
     gtk_widget_queue_draw(q->area);
@@ -375,6 +395,12 @@ static void refresh(qr_win *q, const lk_entry *e)
     }
     set_title(q, linked);
     q->state = st;
+    /* A page that stops showing codes shows a first, longer-lived one when
+     * it comes back (after a logout, a reload, a restart); only a blip of
+     * the DevTools connection keeps the run going. */
+    if (!(e && e->running &&
+          (st == LK_STATE_QR || st == LK_STATE_LOGGED_OUT || st == LK_STATE_UNREACHABLE)))
+        q->run_first = -1;
 
     if (q->start_error && !(e && e->running)) {
         show_message(q, "⚠", FALSE, _("The session could not be started."), q->start_error,
@@ -601,6 +627,9 @@ static qr_win *build(lk_app *app, const char *key)
     gtk_stack_add_named(GTK_STACK(q->stack), msgbox, "message");
 
     q->countdown = label("dim-label", FALSE);
+    /* Screen readers (and the GUI tests) find the countdown by this. */
+    atk_object_set_description(gtk_widget_get_accessible(q->countdown),
+                               _("Time until WhatsApp shows a new code"));
     q->hint = label(NULL, TRUE);
     set_text(q->hint, _("Open WhatsApp on your phone › Linked devices › Link a device"));
     gtk_box_pack_start(GTK_BOX(box), q->countdown, FALSE, FALSE, 0);

@@ -274,6 +274,17 @@ gboolean lk_settings_apply_autostart(const lk_settings *s, GError **error)
     return TRUE;
 }
 
+gboolean lk_settings_autostart_active(void)
+{
+    HKEY key;
+    LONG rc = RegOpenKeyExW(HKEY_CURRENT_USER, RUN_KEY, 0, KEY_QUERY_VALUE, &key);
+    if (rc != ERROR_SUCCESS)
+        return FALSE;
+    rc = RegQueryValueExW(key, L"Latchkey", NULL, NULL, NULL, NULL);
+    RegCloseKey(key);
+    return rc == ERROR_SUCCESS;
+}
+
 #else
 
 /* What the entry runs: "latchkey" when that is this very program on PATH,
@@ -342,6 +353,28 @@ gboolean lk_settings_apply_autostart(const lk_settings *s, GError **error)
     g_free(path);
     g_free(dir);
     return ok;
+}
+
+gboolean lk_settings_autostart_active(void)
+{
+    char *path = g_build_filename(g_get_user_config_dir(), "autostart", "latchkey.desktop", NULL);
+    GKeyFile *kf = g_key_file_new();
+    gboolean on = FALSE;
+    if (g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, NULL)) {
+        /* Desktops switch an entry off in place rather than delete it. */
+        GError *e = NULL;
+        gboolean hidden = g_key_file_get_boolean(kf, "Desktop Entry", "Hidden", NULL);
+        gboolean enabled =
+            g_key_file_get_boolean(kf, "Desktop Entry", "X-GNOME-Autostart-enabled", &e);
+        if (e) {
+            enabled = TRUE; /* not said: on */
+            g_error_free(e);
+        }
+        on = !hidden && enabled;
+    }
+    g_key_file_free(kf);
+    g_free(path);
+    return on;
 }
 
 #endif

@@ -20,6 +20,10 @@ gboolean lk_settings_save(const lk_settings *s, GError **error);
 /* Applies s->autostart: the Run registry key on Windows, an XDG autostart
  * entry on Linux. */
 gboolean lk_settings_apply_autostart(const lk_settings *s, GError **error);
+/* Whether Latchkey starts at sign-in now: the Run value or the XDG entry
+ * exists (and the desktop has not switched the entry off). The installer and
+ * the desktop's own start-up tool change these behind settings.json. */
+gboolean lk_settings_autostart_active(void);
 void lk_settings_free(lk_settings *s);
 
 #endif

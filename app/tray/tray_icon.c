@@ -25,6 +25,11 @@
 #define MENU_IDLE_TICK_MS 250
 #ifdef G_OS_WIN32
 #define MENU_IDLE_CLOSE 1
+#include "balloon_win32.h"
+/* GtkStatusIcon's icon, as gtkstatusicon.c adds it: its window's class, the
+ * callback message, and the id (the GtkStatusIcon's address, cut to UINT). */
+#define GTK_TRAY_CLASS L"gtkstatusicon-observer"
+#define GTK_TRAY_MSG (WM_USER + 1)
 #else
 #define MENU_IDLE_CLOSE 0
 #endif
@@ -46,6 +51,11 @@ struct lk_tray_icon {
     char *tooltip;
     guint idle_src;
     gint64 last_inside_us;
+#ifdef G_OS_WIN32
+    lk_balloon *balloon;
+    char *balloon_action; /* what a click on the balloon does: an app action */
+    char *balloon_path;   /* and its session */
+#endif
 #ifdef LK_HAVE_APPINDICATOR
     AppIndicator *ind;
     guint bus_watch;
@@ -213,6 +223,11 @@ static void on_new_session(GtkWidget *w, lk_tray_icon *t)
     g_free(path);
 }
 
+static void on_settings(GtkWidget *w, lk_tray_icon *t)
+{
+    lk_settings_window_present(t->app, NULL);
+}
+
 static void on_quit(GtkWidget *w, lk_tray_icon *t)
 {
     g_application_quit(G_APPLICATION(t->app->gtk));
@@ -293,6 +308,7 @@ static void menu_build(lk_tray_icon *t)
     gtk_menu_shell_append(GTK_MENU_SHELL(t->menu), t->sess_end);
     add_item(t->menu, _("_Dashboard"), NULL, G_CALLBACK(on_dashboard), t);
     add_item(t->menu, _("_New session"), NULL, G_CALLBACK(on_new_session), t);
+    add_item(t->menu, _("S_ettings\u2026"), NULL, G_CALLBACK(on_settings), t);
     sep = gtk_separator_menu_item_new();
     gtk_menu_shell_append(GTK_MENU_SHELL(t->menu), sep);
     gtk_widget_show(sep);
@@ -478,6 +494,41 @@ static void status_show(lk_tray_icon *t, gboolean show)
     gtk_status_icon_set_visible(t->status, show);
 }
 
+/* ---- balloons (Windows) ------------------------------------------------------------ */
+
+#ifdef G_OS_WIN32
+static void on_balloon_click(void *user)
+{
+    lk_tray_icon *t = user;
+    if (t->balloon_action && t->balloon_path)
+        g_action_group_activate_action(G_ACTION_GROUP(t->app->gtk), t->balloon_action,
+                                       g_variant_new_string(t->balloon_path));
+}
+#endif
+
+gboolean lk_tray_icon_balloon(lk_tray_icon *t, const char *title, const char *body,
+                              gboolean warning, const char *action, const char *path)
+{
+#ifdef G_OS_WIN32
+    if (!t || !t->status || !gtk_status_icon_get_visible(t->status))
+        return FALSE;
+    if (!t->balloon)
+        t->balloon = lk_balloon_attach(GTK_TRAY_CLASS, GPOINTER_TO_UINT(t->status), GTK_TRAY_MSG,
+                                       on_balloon_click, t);
+    if (!lk_balloon_show(t->balloon, title, body, warning))
+        return FALSE;
+    g_free(t->balloon_action);
+    g_free(t->balloon_path);
+    /* "app.show-qr" names the action "show-qr" of the application. */
+    t->balloon_action = g_strdup(action && g_str_has_prefix(action, "app.") ? action + 4 : action);
+    t->balloon_path = g_strdup(path);
+    return TRUE;
+#else
+    (void)t, (void)title, (void)body, (void)warning, (void)action, (void)path;
+    return FALSE;
+#endif
+}
+
 /* ---- AppIndicator ------------------------------------------------------------- */
 
 #ifdef LK_HAVE_APPINDICATOR
@@ -578,6 +629,11 @@ void lk_tray_icon_free(lk_tray_icon *t)
     if (t->watch)
         lk_model_unwatch(t->app->model, t->watch);
     menu_idle_stop(t->menu, t);
+#ifdef G_OS_WIN32
+    lk_balloon_detach(t->balloon);
+    g_free(t->balloon_action);
+    g_free(t->balloon_path);
+#endif
 #ifdef LK_HAVE_APPINDICATOR
     if (t->bus_watch)
         g_bus_unwatch_name(t->bus_watch);

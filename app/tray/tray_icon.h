@@ -11,6 +11,12 @@
 lk_tray_icon *lk_tray_icon_new(lk_app *app);
 void lk_tray_icon_free(lk_tray_icon *t);
 
+/* Windows: a balloon on the icon itself; a click on it runs the app action
+ * (e.g. "app.show-qr") with path. FALSE elsewhere, and when the icon is not
+ * shown or the shell refused: the caller notifies another way. */
+gboolean lk_tray_icon_balloon(lk_tray_icon *t, const char *title, const char *body,
+                              gboolean warning, const char *action, const char *path);
+
 /* How an entry stands, worst last: what the icons and the lists show. */
 typedef enum lk_health {
     LK_HEALTH_IDLE = 0, /* nothing of ours runs it */

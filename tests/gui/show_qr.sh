@@ -3,13 +3,19 @@
 # read back from the screen with zbarimg.
 #  1. A page that rotates twice, then links: the window shows the page's
 #     current payload, follows the rotation, and replaces the code with
-#     "Linked" (no QR left on screen), then closes by itself.
+#     "Linked" (no QR left on screen), then closes by itself. Its countdown
+#     (read through AT-SPI all along) estimates the time left from the first
+#     code on: about a minute for the first, the 20 s default for the next,
+#     then the interval it timed; never a negative number.
 #  2. A canvas-only page (no data-ref) in a browser a bot started: the window
 #     attaches and shows the captured image, decodable.
 #  3. A profile held by a browser without a DevTools port: the window shows
 #     the error, and its "Find lock holders…" opens the lock doctor.
 #  4. --quit: nothing of the app's left; the bot's browser untouched.
 . "$(dirname "$0")/lib.sh"
+
+# The countdown is read through the accessibility tree.
+use_atspi
 
 S=$WORK/s
 mkdir -p "$S/session-a" "$S/session-b"
@@ -56,6 +62,53 @@ gone_within() { # SECONDS PID
 }
 headless() { tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- ' --headless'; }
 
+# countdown.py PID TITLE-REGEX SECONDS: every text the QR window's countdown
+# label (found by its accessible description) shows, one a line as it
+# changes, until the window goes or SECONDS pass.
+cat >"$WORK/countdown.py" <<'EOF'
+import re, sys, time
+import gi
+gi.require_version("Atspi", "2.0")
+from gi.repository import Atspi
+
+PID, TITLE, END = int(sys.argv[1]), sys.argv[2], time.time() + float(sys.argv[3])
+DESC = "Time until WhatsApp shows a new code"
+
+def walk(acc):
+    yield acc
+    for i in range(acc.get_child_count()):
+        c = acc.get_child_at_index(i)
+        if c is not None:
+            yield from walk(c)
+
+def find():
+    desk = Atspi.get_desktop(0)
+    for i in range(desk.get_child_count()):
+        a = desk.get_child_at_index(i)
+        if a is None or a.get_process_id() != PID:
+            continue
+        for j in range(a.get_child_count()):
+            w = a.get_child_at_index(j)
+            if w is not None and re.search(TITLE, w.get_name() or ""):
+                for l in walk(w):
+                    if l.get_role() == Atspi.Role.LABEL and l.get_description() == DESC:
+                        return l
+    return None
+
+label, last = None, None
+while time.time() < END:
+    try:
+        if label is None:
+            label = find()
+        text = label.get_name() if label is not None else None
+    except Exception:
+        label, text = None, None
+    if text and text != last:
+        print(text, flush=True)
+        last = text
+    time.sleep(0.1)
+EOF
+
 # --- 1. rotations, then linked ----------------------------------------------
 SEED=$((RANDOM % 9000 + 1000))
 URL1="$BASE?seed=$SEED&rotate_ms=4000&rotations=2&then=linked"
@@ -70,6 +123,9 @@ check "the app starts and owns its name on the session bus" wait_for 30 bus_has_
 check "--show-qr hands over to the running app and exits 0" client --show-qr "$S/session-a"
 WIN=$(window_of "session-a — Scan to link" 60)
 check "a window titled 'session-a — Scan to link' opens" test -n "$WIN"
+"$PY" "$WORK/countdown.py" "$APP_PID" "^session-a — " 120 >"$WORK/countdown.txt" 2>&1 &
+COUNTDOWN=$!
+track "$COUNTDOWN"
 
 has_browser() { browser_of "$1" >/dev/null; }
 check "the session's browser runs" wait_for 60 has_browser "$S/session-a"
@@ -104,6 +160,28 @@ check "one QR window for the session" \
 check "the app still runs" alive "$APP_PID"
 
 check "the window says linked once the page links" wait_for 40 visible "session-a — Linked"
+kill "$COUNTDOWN" 2>/dev/null
+echo "countdown: $(paste -sd '|' "$WORK/countdown.txt")"
+# The seconds it said, in order ("due any moment" counts as 0).
+secs=$(sed -n -e 's/^A new code in about \([0-9]*\) seconds\{0,1\}$/\1/p' \
+    -e 's/^A new code is due any moment$/0/p' "$WORK/countdown.txt" | paste -sd ' ')
+check "the countdown was read" test -s "$WORK/countdown.txt"
+check "the countdown only says 'about N seconds' or 'due any moment' (never how long the code has been up, never negative)" \
+    bash -c '! grep -qv -e "^A new code in about [0-9]* seconds\{0,1\}$" -e "^A new code is due any moment$" "$1"' \
+    _ "$WORK/countdown.txt"
+# The page's codes live 4 s each. The first is estimated at about a minute
+# (WhatsApp's first code lives longer), the second at the 20 s default, the
+# third, once a whole interval between two later codes was timed, at ~4 s.
+check "the first code is estimated at about a minute ($secs)" \
+    awk -v s="$secs" 'BEGIN { split(s, v, " "); exit !(v[1] > 20 && v[1] <= 60) }'
+check "the next code is estimated at the 20 s default, the one after at the timed interval ($secs)" \
+    awk -v s="$secs" 'BEGIN {
+        n = split(s, v, " "); step = 0
+        for (i = 2; i <= n; i++) {
+            if (step == 0 && v[i] >= 12 && v[i] <= 20 && v[i-1] > 20) step = 1
+            else if (step == 1 && v[i] <= 5 && v[i-1] >= 10) step = 2
+        }
+        exit !(step == 2) }'
 check "no QR code is on screen once linked" test -z "$(screen_qr linked)"
 check "the linked window closes by itself" wait_for 30 not_visible "session-a — "
 check "no QR code is on screen after it closed" test -z "$(screen_qr closed)"

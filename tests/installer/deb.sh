@@ -51,6 +51,7 @@ if [ "$TRAY" = 1 ]; then
     check "contains /usr/bin/latchkey" has /usr/bin/latchkey
     check "contains the desktop entry" has /usr/share/applications/latchkey.desktop
     check "contains the sign-in entry template" has /usr/share/latchkey/autostart/latchkey.desktop
+    check "contains the Indonesian translation" has /usr/share/locale/id/LC_MESSAGES/latchkey.mo
 fi
 if [ "$ICONS" = 1 ]; then
     check "contains the scalable icon" has /usr/share/icons/hicolor/scalable/apps/latchkey.svg
@@ -105,6 +106,31 @@ if [ "$TRAY" = 1 ]; then
     check "the desktop entry starts latchkey" grep -qx "Exec=latchkey" "$ROOT/usr/share/applications/latchkey.desktop"
     check "the sign-in entry starts latchkey in the tray" \
         grep -qx "Exec=latchkey --hidden" "$ROOT/usr/share/latchkey/autostart/latchkey.desktop"
+
+    # Translations: the binary looks next to itself (bin/../share/locale)
+    # before the prefix it was built for (/usr/local with the default preset),
+    # so the package's /usr/share/locale is used wherever the tree is.
+    MO=$ROOT/usr/share/locale/id/LC_MESSAGES/latchkey.mo
+    in_id() { env -u DISPLAY -u WAYLAND_DISPLAY -u LC_ALL -u LC_MESSAGES LANG=C.UTF-8 LANGUAGE=id "$@"; }
+    want=Penggunaan:
+    if command -v gettext >/dev/null; then
+        want=$(TEXTDOMAINDIR=$ROOT/usr/share/locale in_id gettext latchkey "Usage:")
+    fi
+    check "the packaged catalogue translates \"Usage:\" ($want)" test "$want" != "Usage:"
+    out=$(in_id "$ROOT/usr/bin/latchkey" --help 2>&1 | head -1)
+    check "the unpacked latchkey speaks Indonesian with LANGUAGE=id ($out)" test "$out" = "$want"
+    # Proof that it is this tree's catalogue, not one from the build prefix or
+    # the system: one with a marker in its place is what the binary shows.
+    if command -v msgfmt >/dev/null; then
+        printf 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "Usage:"\nmsgstr "LK-RELATIVE-LOCALEDIR:"\n' \
+            >"$WORK/marker.po"
+        msgfmt -o "$MO" "$WORK/marker.po"
+        out=$(in_id "$ROOT/usr/bin/latchkey" --help 2>&1 | head -1)
+        check "latchkey reads <its bindir>/../share/locale/id/LC_MESSAGES/latchkey.mo ($out)" \
+            test "$out" = "LK-RELATIVE-LOCALEDIR:"
+    else
+        bad "msgfmt is missing (package gettext): cannot prove where latchkey reads its catalogues"
+    fi
 fi
 if [ "$ICONS" = 1 ]; then
     # PNG IHDR: width and height, big-endian, at bytes 16..23.
