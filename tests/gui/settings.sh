@@ -201,11 +201,14 @@ jq -n --arg r "$NOTDIR" '{roots: [$r], autostart: false}' >"$JSON"
 cp "$JSON" "$WORK/settings.seed"
 unchanged() { cmp -s "$JSON" "$WORK/settings.seed"; }
 
-trayer --edge bottom --align right --widthtype request --height 32 --SetDockType false \
+# The tray itself needs no accessibility bridge: left on, it would wait on
+# the AT-SPI bus at start-up, and a loaded machine can make that wait long.
+NO_AT_BRIDGE=1 trayer --edge bottom --align right --widthtype request --height 32 --SetDockType false \
     --expand false --transparent false >"$WORK/trayer.log" 2>&1 &
 track "$!"
-check "the notification area (trayer) is up" wait_for 20 bash -c \
+check "the notification area (trayer) is up" wait_for 30 bash -c \
     'xdotool search --onlyvisible --class "^trayer$" 2>/dev/null | grep -q .'
+[ "$failed" -eq 0 ] || sed 's/^/# trayer: /' "$WORK/trayer.log"
 
 "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!
