@@ -2,7 +2,7 @@
  * DevTools connection, a command queue other threads fill, and one timer
  * for call deadlines.
  *
- * Other threads never touch lws except LK_LWS.cancel_service(), which is made
+ * Other threads never touch lws except lws_cancel_service(), which is made
  * for that: it wakes the poll, lws reports LWS_CALLBACK_EVENT_WAIT_CANCELLED
  * on this thread, and the queue is drained there. The wake-up is sent with
  * loop->mu held and never once stopping is set, so it cannot race the
