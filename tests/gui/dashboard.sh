@@ -35,29 +35,12 @@ done
 #   menu                the showing menu items of the app, one a line
 cat >"$WORK/a11y.py" <<'EOF'
 import sys
-import gi
-gi.require_version("Atspi", "2.0")
-from gi.repository import Atspi
+from a11y_common import Atspi, app, cell_text, walk
 
 PID = int(sys.argv[1])
 
-def walk(acc):
-    yield acc
-    for i in range(acc.get_child_count()):
-        c = acc.get_child_at_index(i)
-        if c is not None:
-            yield from walk(c)
-
-def app():
-    desk = Atspi.get_desktop(0)
-    for i in range(desk.get_child_count()):
-        a = desk.get_child_at_index(i)
-        if a is not None and a.get_process_id() == PID:
-            return a
-    sys.exit("the app is not on the accessibility bus")
-
 def dashboard():
-    a = app()
+    a = app(PID)
     for j in range(a.get_child_count()):
         w = a.get_child_at_index(j)
         if w is not None and w.get_name() == "Latchkey" and \
@@ -70,14 +53,6 @@ def table(w):
         if a.get_role() in (Atspi.Role.TREE_TABLE, Atspi.Role.TABLE):
             return a
     sys.exit("no table in the dashboard")
-
-def cell_text(c):
-    if c is None:
-        return ""
-    name = c.get_name() or ""
-    if name:
-        return name
-    return " ".join(filter(None, (k.get_name() or "" for k in walk(c) if k is not c)))
 
 def rows(t):
     out = []
@@ -106,7 +81,7 @@ elif cmd == "press":
             sys.exit(0)
     sys.exit("no button %r" % sys.argv[3])
 elif cmd == "menu":
-    for a in walk(app()):
+    for a in walk(app(PID)):
         if a.get_role() in (Atspi.Role.MENU_ITEM, Atspi.Role.MENU) and \
                 a.get_state_set().contains(Atspi.StateType.SHOWING):
             print(a.get_name())

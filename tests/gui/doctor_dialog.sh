@@ -26,25 +26,12 @@ use_atspi
 #   press TITLE BUTTON  clicks the button (fails when it is insensitive)
 cat >"$WORK/a11y.py" <<'EOF'
 import re, sys
-import gi
-gi.require_version("Atspi", "2.0")
-from gi.repository import Atspi
-
-def walk(acc):
-    yield acc
-    for i in range(acc.get_child_count()):
-        c = acc.get_child_at_index(i)
-        if c is not None:
-            yield from walk(c)
+from a11y_common import Atspi, sensitive, showing, walk, windows
 
 def window(title):
-    desk = Atspi.get_desktop(0)
-    for i in range(desk.get_child_count()):
-        app = desk.get_child_at_index(i)
-        for j in range(app.get_child_count() if app else 0):
-            w = app.get_child_at_index(j)
-            if w is not None and re.search(title, w.get_name() or ""):
-                return w
+    for w in windows():
+        if re.search(title, w.get_name() or ""):
+            return w
     sys.exit("no window titled /%s/" % title)
 
 def button(w, name):
@@ -52,12 +39,6 @@ def button(w, name):
         if a.get_role() == Atspi.Role.PUSH_BUTTON and a.get_name() == name:
             return a
     sys.exit("no button %r" % name)
-
-def showing(a):
-    return a.get_state_set().contains(Atspi.StateType.SHOWING)
-
-def sensitive(a):
-    return a.get_state_set().contains(Atspi.StateType.SENSITIVE)
 
 cmd, w = sys.argv[1], window(sys.argv[2])
 if cmd == "text":

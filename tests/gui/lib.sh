@@ -3,7 +3,8 @@
 # A test script starts with: . "$(dirname "$0")/lib.sh"
 # Its arguments (from CMakeLists.txt): latchkey latchkeyctl hold_helper fixture_serve fixtures-dir
 APP=$1 CTL=$2 HELPER=$3 SERVE=$4 FIXTURES=$5
-. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
+LK_GUI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$LK_GUI_DIR/../integration/lib.sh"
 
 CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
 [ -n "$CHROMIUM" ] || { bad "no Chromium found (installer/deps/debian.sh test installs it)"; finish; exit 1; }
@@ -98,6 +99,8 @@ our_chromium() { pgrep -f -- "--user-data-dir=$WORK" || true; }
 use_atspi() {
     local p
     unset NO_AT_BRIDGE GTK_A11Y
+    # The tests' AT-SPI clients import a11y_common.py from this folder.
+    export PYTHONPATH="$LK_GUI_DIR${PYTHONPATH:+:$PYTHONPATH}"
     PY=
     for p in /usr/bin/python3 python3; do
         if "$p" -c 'import gi; gi.require_version("Atspi", "2.0"); from gi.repository import Atspi' \

@@ -39,32 +39,12 @@ done
 #   activate ITEM           activates the showing menu item ITEM
 cat >"$WORK/a11y.py" <<'EOF'
 import re, sys
-import gi
-gi.require_version("Atspi", "2.0")
-from gi.repository import Atspi
+from a11y_common import Atspi, app, cell_text, sensitive, showing, walk
 
 PID = int(sys.argv[1])
 
-def walk(acc):
-    yield acc
-    for i in range(acc.get_child_count()):
-        c = acc.get_child_at_index(i)
-        if c is not None:
-            yield from walk(c)
-
-def showing(a):
-    return a.get_state_set().contains(Atspi.StateType.SHOWING)
-
-def app():
-    desk = Atspi.get_desktop(0)
-    for i in range(desk.get_child_count()):
-        a = desk.get_child_at_index(i)
-        if a is not None and a.get_process_id() == PID:
-            return a
-    sys.exit("the app is not on the accessibility bus")
-
 def window(title, need=True):
-    a = app()
+    a = app(PID)
     for j in range(a.get_child_count()):
         w = a.get_child_at_index(j)
         if w is not None and re.search(title, w.get_name() or "") and showing(w):
@@ -78,17 +58,6 @@ def find(w, roles, name):
         if a.get_role() in roles and a.get_name() == name:
             return a
     sys.exit("no %r" % name)
-
-def sensitive(a):
-    return a.get_state_set().contains(Atspi.StateType.SENSITIVE)
-
-def cell_text(c):
-    if c is None:
-        return ""
-    name = c.get_name() or ""
-    if name:
-        return name
-    return " ".join(filter(None, (k.get_name() or "" for k in walk(c) if k is not c)))
 
 cmd = sys.argv[2]
 if cmd == "shown":
@@ -135,7 +104,7 @@ elif cmd == "rows":
                 print(cell_text(Atspi.Table.get_accessible_at(t, r, 0)))
             break
 elif cmd in ("menu", "activate"):
-    for a in walk(app()):
+    for a in walk(app(PID)):
         if a.get_role() in (Atspi.Role.MENU_ITEM, Atspi.Role.MENU) and showing(a):
             if cmd == "menu":
                 print(a.get_name())

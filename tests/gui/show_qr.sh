@@ -67,32 +67,17 @@ headless() { tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- ' --headless'; }
 # changes, until the window goes or SECONDS pass.
 cat >"$WORK/countdown.py" <<'EOF'
 import re, sys, time
-import gi
-gi.require_version("Atspi", "2.0")
-from gi.repository import Atspi
+from a11y_common import Atspi, walk, windows
 
 PID, TITLE, END = int(sys.argv[1]), sys.argv[2], time.time() + float(sys.argv[3])
 DESC = "Time until WhatsApp shows a new code"
 
-def walk(acc):
-    yield acc
-    for i in range(acc.get_child_count()):
-        c = acc.get_child_at_index(i)
-        if c is not None:
-            yield from walk(c)
-
 def find():
-    desk = Atspi.get_desktop(0)
-    for i in range(desk.get_child_count()):
-        a = desk.get_child_at_index(i)
-        if a is None or a.get_process_id() != PID:
-            continue
-        for j in range(a.get_child_count()):
-            w = a.get_child_at_index(j)
-            if w is not None and re.search(TITLE, w.get_name() or ""):
-                for l in walk(w):
-                    if l.get_role() == Atspi.Role.LABEL and l.get_description() == DESC:
-                        return l
+    for w in windows(PID):
+        if re.search(TITLE, w.get_name() or ""):
+            for l in walk(w):
+                if l.get_role() == Atspi.Role.LABEL and l.get_description() == DESC:
+                    return l
     return None
 
 label, last = None, None
