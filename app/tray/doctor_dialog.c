@@ -124,7 +124,8 @@ static const char *kind_icon(lk_kind k)
     case LK_KIND_NODE: return "utilities-terminal-symbolic";
     case LK_KIND_EXPLORER: return "system-file-manager-symbolic";
     case LK_KIND_SYSTEM: return "emblem-system-symbolic";
-    case LK_KIND_OTHER: break;
+    case LK_KIND_OTHER:
+    case LK_KIND_DESCENDANT: break;
     }
     return "application-x-executable-symbolic";
 }
@@ -137,6 +138,7 @@ static const char *kind_text(lk_kind k)
     case LK_KIND_NODE: return _("Node.js");
     case LK_KIND_EXPLORER: return _("File Explorer");
     case LK_KIND_SYSTEM: return _("system process");
+    case LK_KIND_DESCENDANT: return _("program the browser started");
     case LK_KIND_OTHER: break;
     }
     return _("other program");
@@ -168,7 +170,7 @@ static const char *relative(const lk_holders *h, const char *path)
         int win;
         if (!bases[i])
             continue;
-        win = lk_path_is_win(bases[i]);
+        win = lk_sys_path_win();
         if (!lk_path_within(bases[i], path, win))
             continue;
         n = strlen(bases[i]);
@@ -855,7 +857,7 @@ void lk_doctor_dialog_present(lk_app *app, GtkWindow *parent, const char *path)
     d->refs = 1; /* the window's */
     d->app = app;
     d->path = g_strdup(abs);
-    d->name = g_strdup(lk_path_base(abs, lk_path_is_win(abs)));
+    d->name = g_strdup(lk_path_base(abs, lk_sys_path_win()));
     if (!d->name[0]) {
         g_free(d->name);
         d->name = g_strdup(abs);

@@ -124,7 +124,8 @@ static taskctx *taskctx_new(lk_model *m, runner *r)
 
 static int path_win(const char *p)
 {
-    return p && lk_path_is_win(p);
+    (void)p;
+    return lk_sys_path_win();
 }
 
 /* Absolute and lexically normalised; NULL when it cannot be made absolute. */
