@@ -343,6 +343,9 @@ int lk_doctor_holders(const lk_snapshot *snap, const char *folder, lk_holders **
 
     for (i = 0; i < snap->nopens; i++) {
         const lk_open *o = &snap->opens[i];
+        /* Our own handles on the folder are the doctor's, not a holder. */
+        if (snap->procs[o->proc].pid == snap->self_pid)
+            continue;
         if (holds_inside(&t, snap, o)) {
             lk_holder *hd = holder_for(h, &cap, snap, o->proc, mark, slot_of);
             if (hd)
