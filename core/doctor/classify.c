@@ -185,6 +185,11 @@ static int only_cwd(const lk_holder *hd)
     return 1;
 }
 
+int lk__holds_something(const lk_snapshot *snap, const lk_holder *hd)
+{
+    return snap->cwd_blocks_delete || !only_cwd(hd);
+}
+
 char *lk__why_spare(const lk_snapshot *snap, const lk_holder *hd)
 {
     const lk_proc *p = &hd->proc;

@@ -146,7 +146,8 @@ static void verify(run *r)
     if (lk_doctor_holders(snap, r->c->path, &after, NULL) == LK_OK) {
         for (i = 0; i < after->nholders; i++) {
             const lk_holder *hd = &after->holders[i];
-            if ((hd->nheld > 0 && hd->killable) || hd->kind == LK_KIND_CHROMIUM_BROWSER)
+            if ((hd->nheld > 0 && lk__holds_something(snap, hd)) ||
+                hd->kind == LK_KIND_CHROMIUM_BROWSER)
                 lk__add_left(r->c, "process %s (pid %ld) still holds the folder",
                              hd->proc.name ? hd->proc.name : "?", hd->proc.pid);
         }

@@ -33,6 +33,8 @@ int lk__has_type_flag(const lk_proc *p);
 int lk__is_chromium(const lk_proc *p);
 lk_kind lk__classify(const lk_snapshot *snap, size_t idx, const char *mark);
 char *lk__why_spare(const lk_snapshot *snap, const lk_holder *hd);
+/* 0 when all it holds is a current folder, where that blocks nothing. */
+int lk__holds_something(const lk_snapshot *snap, const lk_holder *hd);
 void lk__find_launcher(const lk_snapshot *snap, lk_holder *hd);
 int lk__copy_proc(lk_proc *dst, const lk_proc *src);
 

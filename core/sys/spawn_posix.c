@@ -413,6 +413,9 @@ int lk_child_end_tree(lk_child *c, int force, lk_error *err)
     int sig = force ? SIGKILL : SIGTERM;
     if (!c || c->pgid <= 1)
         return lk_error_set(err, LK_EINVAL, 0, "no process tree");
+    /* The guard rails hold for our own trees too: never our own group. */
+    if (c->pgid == getpgrp())
+        return lk_error_set(err, LK_EREFUSED, 0, "refusing to signal this process's own group");
     /* While any member lives (the leader, reaped or not, included) the kernel
      * keeps the group id from being reused. Once the leader is reaped and the
      * group is empty, the id is free for anyone: signal nothing. */
