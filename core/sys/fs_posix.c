@@ -127,18 +127,21 @@ int lk_sys_abspath(const char *path, char **out, lk_error *err)
     return LK_OK;
 }
 
+lk_ftype lk__ftype_of(mode_t mode)
+{
+    if (S_ISLNK(mode))
+        return LK_FT_LINK;
+    if (S_ISDIR(mode))
+        return LK_FT_DIR;
+    if (S_ISREG(mode))
+        return LK_FT_FILE;
+    return LK_FT_OTHER;
+}
+
 lk_ftype lk_sys_ftype(const char *path)
 {
     struct stat st;
-    if (lstat(path, &st) != 0)
-        return LK_FT_NONE;
-    if (S_ISLNK(st.st_mode))
-        return LK_FT_LINK;
-    if (S_ISDIR(st.st_mode))
-        return LK_FT_DIR;
-    if (S_ISREG(st.st_mode))
-        return LK_FT_FILE;
-    return LK_FT_OTHER;
+    return lstat(path, &st) != 0 ? LK_FT_NONE : lk__ftype_of(st.st_mode);
 }
 
 int lk_sys_mkdir(const char *path, lk_error *err)

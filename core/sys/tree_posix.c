@@ -384,13 +384,7 @@ lk_ftype lk_sys_tree_entry(lk_tree *t, const char *name)
     struct stat st;
     if (!name || strchr(name, '/') || fstatat(t->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
         return LK_FT_NONE;
-    if (S_ISLNK(st.st_mode))
-        return LK_FT_LINK;
-    if (S_ISDIR(st.st_mode))
-        return LK_FT_DIR;
-    if (S_ISREG(st.st_mode))
-        return LK_FT_FILE;
-    return LK_FT_OTHER;
+    return lk__ftype_of(st.st_mode);
 }
 
 int lk_sys_tree_unlink(lk_tree *t, const char *name, lk_error *err)

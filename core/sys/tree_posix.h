@@ -59,6 +59,9 @@ enum { LK__WALK_FIX_MODES = 1 }; /* make folders readable and writable to get in
 int lk__walk_fd(int fd, const char *path, const lk__fid *top, lk__mounts *m, unsigned flags,
                 lk__visit_fn visit, void *ctx);
 
+/* What lstat's mode says an entry is. */
+lk_ftype lk__ftype_of(mode_t mode);
+
 /* The held folder's parts, for the walk-based functions. */
 int lk__tree_fd(const lk_tree *t);
 const lk__fid *lk__tree_fid(const lk_tree *t);

@@ -3,16 +3,7 @@
 # session named by a relative path (x, ./x, x/, ../p/x, through a symlinked
 # parent) as for its absolute path, and reports the absolute path.
 CTL=$1 HELPER=$2 SERVE=$3 FIXTURES=$4
-. "$(dirname "$0")/../integration/lib.sh"
-
-CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
-[ -n "$CHROMIUM" ] || { bad "no Chromium found (installer/deps/debian.sh test installs it)"; finish; exit 1; }
-export LATCHKEY_CHROMIUM=$CHROMIUM
-
-"$SERVE" --root "$FIXTURES" --port-file "$WORK/port" --lifetime 900 >/dev/null 2>&1 &
-track "$!"
-for i in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.02; done
-BASE="http://127.0.0.1:$(cat "$WORK/port")/whatsapp.html"
+. "$(dirname "$0")/lib.sh"
 
 A="$WORK/bot/.wwebjs_auth"
 S="$A/session-p"

@@ -2,17 +2,7 @@
 # latchkeyctl qr / link / status / stop / sessions against real headless
 # Chromium and the fixture page that behaves like WhatsApp Web's login.
 CTL=$1 HELPER=$2 SERVE=$3 FIXTURES=$4
-. "$(dirname "$0")/../integration/lib.sh"
-
-CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
-[ -n "$CHROMIUM" ] || { bad "no Chromium found (installer/deps/debian.sh test installs it)"; finish; exit 1; }
-export LATCHKEY_CHROMIUM=$CHROMIUM
-
-"$SERVE" --root "$FIXTURES" --port-file "$WORK/port" --lifetime 900 >/dev/null 2>&1 &
-track "$!"
-for i in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.02; done
-PORT=$(cat "$WORK/port")
-BASE="http://127.0.0.1:$PORT/whatsapp.html"
+. "$(dirname "$0")/lib.sh"
 R="$WORK/bot/.wwebjs_auth"
 mkdir -p "$R"
 

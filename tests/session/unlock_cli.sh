@@ -4,17 +4,8 @@
 # new browser starts on the folder at once. Also: orphan or live bot in
 # holders, status and sessions; the README's bot snippet, run by node.
 CTL=$1 HELPER=$2 SERVE=$3 FIXTURES=$4 README=$5
-. "$(dirname "$0")/../integration/lib.sh"
-
-CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
-[ -n "$CHROMIUM" ] || { bad "no Chromium found (installer/deps/debian.sh test installs it)"; finish; exit 1; }
-export LATCHKEY_CHROMIUM=$CHROMIUM
+. "$(dirname "$0")/lib.sh"
 command -v node >/dev/null || { bad "no node (installer/deps/debian.sh test installs nodejs)"; finish; exit 1; }
-
-"$SERVE" --root "$FIXTURES" --port-file "$WORK/port" --lifetime 900 >/dev/null 2>&1 &
-track "$!"
-for i in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.02; done
-BASE="http://127.0.0.1:$(cat "$WORK/port")/whatsapp.html"
 URL="$BASE?remember=1&link_after_ms=300&seed=5&rotate_ms=60000"
 R="$WORK/bot"
 S="$R/.wwebjs_auth/session-bot1"
