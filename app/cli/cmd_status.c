@@ -7,6 +7,7 @@
 #include "latchkey/browser.h"
 #include "latchkey/discover.h"
 #include "latchkey/doctor.h"
+#include "latchkey/owner.h"
 #include "latchkey/session.h"
 
 #define PAGE_WAIT_MS 3000
@@ -380,6 +381,16 @@ int lk_cmd_stop(int argc, char **argv)
     if (not_a_folder(a.path))
         return LK_EXIT_USAGE;
     lk_error_clear(&why);
+    /* Before anything is signalled: every Latchkey process following this
+     * folder (the tray app, a link or qr) stands down instead of relaunching
+     * its browser. Recorded even when nothing runs: one may be about to. */
+    if (lk_owner_mark_stop(a.path, "stop", &why) != LK_OK) {
+        fprintf(stderr,
+                "latchkeyctl: warning: could not record the stop (%s); a Latchkey app following "
+                "%s may start it again\n",
+                why.msg, a.path);
+        lk_error_clear(&why);
+    }
     if (lk_sys_ftype(a.path) == LK_FT_NONE) {
         /* Idempotent: a session that is gone is as stopped as it gets. */
         if (a.json)

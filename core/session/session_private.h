@@ -50,6 +50,8 @@ struct lk_session {
     int take_over;    /* the user asked to click "Use here" */
     int take_over_done;
     int take_over_rc;
+    int launched;     /* a browser ran the folder once (ours or the bot's) */
+    int standing_down; /* the owner check said stand down (supervisor thread only) */
 
     /* what we know (under mu) */
     lk_session_info info;
