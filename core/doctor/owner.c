@@ -10,8 +10,8 @@
 #include "latchkey/sys.h"
 #include "util/strv.h"
 
-#define MARKER_MAX 4096       /* a marker is ~300 bytes; more is not one */
-#define LOCK_WAIT_MS 60000    /* a launch holds the lock up to ~25 s on a slow box */
+#define MARKER_MAX 4096    /* a marker is ~300 bytes; more is not one */
+#define LOCK_WAIT_MS 60000 /* a launch holds the lock up to ~25 s on a slow box */
 #define MARKER_VERSION 1
 
 struct lk_owner_lock {
@@ -44,8 +44,7 @@ static char *owner_dir(int make, lk_error *err)
     }
     win = lk_path_is_win(base);
     dir = lk_path_join(base, "owner", win);
-    if (dir && make &&
-        (lk_sys_mkdir(base, err) != LK_OK || lk_sys_mkdir(dir, err) != LK_OK)) {
+    if (dir && make && (lk_sys_mkdir(base, err) != LK_OK || lk_sys_mkdir(dir, err) != LK_OK)) {
         free(dir);
         dir = NULL;
     } else if (!dir) {
@@ -118,8 +117,8 @@ static int lock_key(const char *dir, const char *key, int64_t deadline_ms, lk_fi
 
 static int name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 /* The program's file name without ".exe", in the characters a marker allows. */
@@ -236,8 +235,7 @@ int lk_owner_stopped(const char *folder, lk_owner_stop *out)
     if (!json_is_integer(ver) || json_integer_value(ver) != MARKER_VERSION || !f ||
         strcmp(f, key) != 0 || !valid_action(action) || !valid_name(by, sizeof out->by) ||
         !json_is_integer(pid) || json_integer_value(pid) <= 0 ||
-        json_integer_value(pid) > 0x7fffffff || !json_is_integer(at) ||
-        json_integer_value(at) < 0)
+        json_integer_value(pid) > 0x7fffffff || !json_is_integer(at) || json_integer_value(at) < 0)
         goto out;
     found = 1;
     if (out) {

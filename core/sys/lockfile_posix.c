@@ -39,8 +39,7 @@ int lk_sys_lock_file(const char *path, int64_t deadline_ms, lk_file_lock **out, 
         }
         if (lk_sys_now_ms() >= deadline_ms) {
             close(fd);
-            return lk_error_set(err, LK_ETIMEDOUT, 0, "%s stayed locked by another process",
-                                path);
+            return lk_error_set(err, LK_ETIMEDOUT, 0, "%s stayed locked by another process", path);
         }
         /* Held briefly by design (a marker written, a browser launched):
          * a short poll costs less than a thread per waiter. */

@@ -43,8 +43,7 @@ int lk_sys_lock_file(const char *path, int64_t deadline_ms, lk_file_lock **out, 
         }
         if (lk_sys_now_ms() >= deadline_ms) {
             CloseHandle(h);
-            return lk_error_set(err, LK_ETIMEDOUT, 0, "%s stayed locked by another process",
-                                path);
+            return lk_error_set(err, LK_ETIMEDOUT, 0, "%s stayed locked by another process", path);
         }
         lk_sys_sleep_ms(POLL_MS);
     }
