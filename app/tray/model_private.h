@@ -23,7 +23,8 @@ typedef struct runner {
     GCond cv;
     lk_session *s;
     gboolean start_done, stop_req, stopped;
-    int busy; /* take-over calls using s */
+    int busy;           /* take-over calls using s */
+    gboolean mark_stop; /* the user's Stop: record it for other Latchkey processes */
     int start_rc;
     char start_msg[512];
 } runner;

@@ -17,6 +17,7 @@
 #include "i18n.h"
 #include "settings.h"
 
+#include "latchkey/owner.h"
 #include "latchkey/sys.h"
 
 static runner *runner_ref(runner *r)
@@ -101,6 +102,39 @@ static void report_free(gpointer p)
     g_free(rep);
 }
 
+/* What the row says of a session that stood down. */
+static char *stood_down_text(const lk_session_info *in)
+{
+    const lk_owner_stop *st = &in->stopped_by;
+    if (!st->action[0])
+        return g_strdup(_("Folder removed; not restarted"));
+    if (in->folder_removed)
+        /* TRANSLATORS: the program and its command, e.g. "latchkeyctl cleanup" */
+        return g_strdup_printf(_("Removed by %s %s (pid %ld)"), st->by, st->action, st->pid);
+    /* TRANSLATORS: the program and its command, e.g. "latchkeyctl stop" */
+    return g_strdup_printf(_("Stopped by %s %s (pid %ld)"), st->by, st->action, st->pid);
+}
+
+/* Main thread: someone else stopped, unlocked or removed the folder on
+ * purpose, and core stood down. The app lets go of the session (its
+ * browser, if it had one, is gone) and the row says who did it. */
+static void stand_down(lk_model *m, entry *e, lk_session_info *in)
+{
+    runner *r = e->r;
+    e->r = NULL;
+    e->pub.running = 0;
+    g_free(e->pub.stood_down);
+    e->pub.stood_down = stood_down_text(in);
+    lk_session_info_clear(&e->pub.info);
+    e->pub.info = *in;
+    memset(in, 0, sizeof *in);
+    if (e->pub.info.folder_removed)
+        e->pub.folder = LK_FOLDER_MISSING;
+    e->pub.seen_ms = g_get_real_time() / 1000;
+    lk__model_runner_stop(m, r); /* takes over the entry's reference */
+    lk__model_emit(m, e->pub.path, e);
+}
+
 /* Main thread: a runner's news. */
 static gboolean deliver(gpointer p)
 {
@@ -113,6 +147,10 @@ static gboolean deliver(gpointer p)
     e = lk__model_lookup(m, r->path);
     if (!e || e->r != r)
         return G_SOURCE_REMOVE; /* stopped or replaced since */
+    if (rep->info.stood_down) {
+        stand_down(m, e, &rep->info);
+        return G_SOURCE_REMOVE;
+    }
     lk_session_info_clear(&e->pub.info);
     e->pub.info = rep->info;
     memset(&rep->info, 0, sizeof rep->info);
@@ -163,6 +201,9 @@ static void start_thread(GTask *task, gpointer src, gpointer data, GCancellable 
         o.chromium = r->chromium;
         o.mode = LK_MODE_AUTO;
         o.headed = r->headed;
+        /* The user starts it: an earlier stop, unlock or cleanup of the
+         * folder no longer stands in the way. */
+        lk_owner_clear_stop(r->path);
         rc = lk_session_start(&o, core_cb, r, &s, &err);
     }
     g_mutex_lock(&r->mu);
@@ -208,6 +249,10 @@ static void stop_thread(GTask *task, gpointer src, gpointer data, GCancellable *
         g_cond_wait(&r->cv, &r->mu);
     s = r->s;
     g_mutex_unlock(&r->mu);
+    /* Before its browser is signalled, as every deliberate stop: a CLI
+     * link or qr following the same folder stands down too. */
+    if (r->mark_stop)
+        lk_owner_mark_stop(r->path, "stop", NULL);
     if (s)
         lk_session_stop(s, STOP_TIMEOUT_MS, NULL);
     g_mutex_lock(&r->mu);
@@ -300,6 +345,7 @@ gboolean lk_model_start(lk_model *m, const char *path, GError **error)
     }
     g_free(norm);
     e->opened = TRUE;
+    g_clear_pointer(&e->pub.stood_down, g_free);
     if (e->r) {
         if (!runner_dead(e))
             return TRUE; /* already running */
@@ -345,6 +391,9 @@ void lk_model_stop(lk_model *m, const char *path)
     r = e->r;
     e->r = NULL;
     e->pub.running = 0;
+    /* Only a browser the app runs is ended; an attached bot's is left alone
+     * (the app just stops watching), so there is nothing to record. */
+    r->mark_stop = !e->pub.info.attached;
     lk_session_info_clear(&e->pub.info);
     e->pub.info.state = LK_STATE_STOPPED;
     e->pub.info.since_ms = e->pub.seen_ms = g_get_real_time() / 1000;

@@ -154,12 +154,14 @@ static void scan_done(GObject *src, GAsyncResult *res, gpointer user)
         }
     }
 
-    /* Forget what is gone: not found, not running, and not a folder the app
-     * opened that still exists. */
+    /* Forget what is gone: not found, not running, not a folder the app
+     * opened that still exists, and not one whose row says who removed it
+     * (kept until the user starts it again or the app quits). */
     g_hash_table_iter_init(&it, m->entries);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         entry *e = v;
-        if (e->found || e->r || (e->opened && e->pub.folder != LK_FOLDER_MISSING))
+        if (e->found || e->r || e->pub.stood_down ||
+            (e->opened && e->pub.folder != LK_FOLDER_MISSING))
             continue;
         g_hash_table_iter_remove(&it);
         list_changed = TRUE;

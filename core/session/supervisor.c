@@ -1,6 +1,9 @@
 /* One thread per session keeps it alive: launch or attach, follow, heal.
  * Backoff 0.5 s doubling to 30 s with jitter; after max_restarts failures in
- * a row the session is `failed` with the last error.
+ * a row the session is `failed` with the last error. A restart that got the
+ * page back (a QR code, linked, logged out, a conflict) was a success: the
+ * count and the backoff start over, so a session that is killed now and
+ * then heals as fast each time, while one that cannot start backs off.
  *
  * One owner at a time (owner.h): when the browser goes away, a stop marker
  * for the folder, or the folder's removal, means someone ended it on
@@ -110,12 +113,12 @@ static int owner_says_stop(lk_session *s)
     int removed = s->launched && lk_sys_ftype(s->profile) != LK_FT_DIR;
     if (!marked && !removed)
         return 0;
-    pthread_mutex_lock(&s->mu);
-    s->info.stood_down = 1;
-    s->info.folder_removed = removed;
+    /* Published with the state by stand_down, so no reader ever sees
+     * stood_down with the old state and reason. */
+    memset(&s->down_by, 0, sizeof s->down_by);
     if (marked)
-        s->info.stopped_by = st;
-    pthread_mutex_unlock(&s->mu);
+        s->down_by = st;
+    s->down_removed = removed;
     s->standing_down = 1;
     return 1;
 }
@@ -192,7 +195,18 @@ static int start_attached(lk_session *s, lk_error *err)
 
 /* Follows the page until the connection is lost or a stop is asked.
  * Returns LK_OK on stop, an error when the session needs healing. */
-static int follow(lk_session *s, int *failures, lk_error *err)
+/* The page was read: the browser, the connection and the reader work. */
+static int page_ready(lk_session *s)
+{
+    lk_state st;
+    pthread_mutex_lock(&s->mu);
+    st = s->info.state;
+    pthread_mutex_unlock(&s->mu);
+    return st == LK_STATE_QR || st == LK_STATE_LINKED || st == LK_STATE_LOGGED_OUT ||
+           st == LK_STATE_CONFLICT;
+}
+
+static int follow(lk_session *s, int *failures, int *ready, lk_error *err)
 {
     int64_t up_since = lk_sys_now_ms(), next_health = 0;
     int poll_ms = s->attached_mode ? s->attach_poll_ms : HEALTH_MS, strikes = 0;
@@ -207,8 +221,10 @@ static int follow(lk_session *s, int *failures, lk_error *err)
             lk__session_refresh_health(s);
             next_health = lk_sys_now_ms() + HEALTH_MS;
         }
-        if (*failures && now - up_since > STABLE_MS)
+        if (*failures && (now - up_since > STABLE_MS || page_ready(s))) {
             *failures = 0;
+            *ready = 1;
+        }
         pthread_mutex_lock(&s->mu);
         if (!(s->stop_requested || s->closed || s->crashed || s->detached || s->want_canvas ||
               s->want_version || s->take_over)) {
@@ -304,17 +320,14 @@ static void stand_down(lk_session *s)
     char why[256];
     drop_connection(s);
     end_browser(s, 3000); /* our own tree only; an attached bot's is not ours */
-    pthread_mutex_lock(&s->mu);
-    if (s->info.stopped_by.action[0])
-        lk_owner_describe(&s->info.stopped_by, why, sizeof why);
+    if (s->down_by.action[0])
+        lk_owner_describe(&s->down_by, why, sizeof why);
     else
         snprintf(why, sizeof why, "the folder was removed");
-    if (s->info.stopped_by.action[0] && s->info.folder_removed)
+    if (s->down_by.action[0] && s->down_removed)
         snprintf(why + strlen(why), sizeof why - strlen(why), "; the folder was removed");
     snprintf(why + strlen(why), sizeof why - strlen(why), "; not relaunched");
-    s->info.browser_pid = 0;
-    pthread_mutex_unlock(&s->mu);
-    lk__session_set_state(s, LK_STATE_STOPPED, why);
+    lk__session_stand_down(s, &s->down_by, s->down_removed, why);
     pthread_mutex_lock(&s->mu);
     while (!s->stop_requested)
         pthread_cond_wait(&s->cv, &s->mu);
@@ -324,14 +337,14 @@ static void stand_down(lk_session *s)
 void *lk__session_supervise(void *arg)
 {
     lk_session *s = arg;
-    int failures = 0, delay = s->backoff_ms;
+    int failures = 0, delay = s->backoff_ms, ready = 0;
     while (!stopping(s)) {
         lk_error e;
         int rc;
         lk_error_clear(&e);
         rc = s->attached_mode ? start_attached(s, &e) : start_owned(s, &e);
         if (rc == LK_OK)
-            rc = follow(s, &failures, &e);
+            rc = follow(s, &failures, &ready, &e);
         if (stopping(s))
             break;
         /* The browser went away: on purpose (a marker, written before
@@ -371,6 +384,9 @@ void *lk__session_supervise(void *arg)
         s->info.restarts++;
         pthread_mutex_unlock(&s->mu);
         /* Jitter spreads the restarts of many sessions that failed together. */
+        if (ready)
+            delay = s->backoff_ms;
+        ready = 0;
         nap(s, delay / 2 + rand() % (delay + 1));
         delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
     }
