@@ -75,6 +75,8 @@ void lk__model_emit(lk_model *m, const char *path, const entry *e);
 
 /* model_runner.c */
 void lk__model_runner_unref(runner *r);
+/* "Stopped by latchkeyctl stop (pid 42)", "Removed by ...": a stood-down row. */
+char *lk__model_stood_down_text(const lk_session_info *in);
 /* Stops r off the main thread; takes over the caller's reference. */
 void lk__model_runner_stop(lk_model *m, runner *r);
 

@@ -103,7 +103,7 @@ static void report_free(gpointer p)
 }
 
 /* What the row says of a session that stood down. */
-static char *stood_down_text(const lk_session_info *in)
+char *lk__model_stood_down_text(const lk_session_info *in)
 {
     const lk_owner_stop *st = &in->stopped_by;
     if (!st->action[0])
@@ -124,10 +124,12 @@ static void stand_down(lk_model *m, entry *e, lk_session_info *in)
     e->r = NULL;
     e->pub.running = 0;
     g_free(e->pub.stood_down);
-    e->pub.stood_down = stood_down_text(in);
+    e->pub.stood_down = lk__model_stood_down_text(in);
     lk_session_info_clear(&e->pub.info);
     e->pub.info = *in;
     memset(in, 0, sizeof *in);
+    /* The lost connection was the stop itself, not an error to report. */
+    e->pub.info.last_error[0] = '\0';
     if (e->pub.info.folder_removed)
         e->pub.folder = LK_FOLDER_MISSING;
     e->pub.seen_ms = g_get_real_time() / 1000;

@@ -149,6 +149,14 @@ static void scan_done(GObject *src, GAsyncResult *res, gpointer user)
         if (j->have_states || si->folder == LK_FOLDER_MISSING) {
             if (e->pub.folder != si->folder)
                 g_ptr_array_add(changed, g_strdup(e->key));
+            if (e->pub.stood_down && si->folder == LK_FOLDER_MISSING &&
+                !e->pub.info.folder_removed) {
+                /* The cleanup ended the browser first, then removed the
+                 * folder: the row now says it was removed. */
+                e->pub.info.folder_removed = 1;
+                g_free(e->pub.stood_down);
+                e->pub.stood_down = lk__model_stood_down_text(&e->pub.info);
+            }
             e->pub.folder = si->folder;
             e->pub.seen_ms = g_get_real_time() / 1000;
         }
