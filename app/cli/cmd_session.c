@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "latchkey/doctor.h"
+#include "latchkey/owner.h"
 #include "latchkey/session.h"
 #include "qr_out.h"
 
@@ -13,7 +14,9 @@
      LK_STATES(LK_STATE_FAILED) | LK_STATES(LK_STATE_CONFLICT) | LK_STATES(LK_STATE_UNREACHABLE) | \
      LK_STATES(LK_STATE_STOPPED))
 
-enum { LK_EXIT_LINKED = 3 };
+/* 4: another Latchkey command (stop, unlock, cleanup) ended the session on
+ * purpose, or its folder was removed: it is not relaunched. */
+enum { LK_EXIT_LINKED = 3, LK_EXIT_STOOD_DOWN = 4 };
 
 typedef struct run {
     lk_cli_args a;
@@ -58,6 +61,9 @@ static int begin(run *r, int argc, char **argv, const char *allowed, int default
         lk_cli_error(&err, NULL);
         return LK_EXIT_FAIL;
     }
+    /* The user starts the session on purpose: an earlier stop, unlock or
+     * cleanup no longer stands in the way. */
+    lk_owner_clear_stop(r->a.path);
     memset(&o, 0, sizeof o);
     o.loop = r->loop;
     o.profile = r->a.path;
@@ -117,7 +123,7 @@ static void wait_qr(run *r, lk_session_info *info)
         lk_session_info_clear(info);
         lk_session_get(r->s, info);
         if (has_qr(info) || st == LK_STATE_LINKED || st == LK_STATE_FAILED ||
-            st == LK_STATE_CONFLICT || lk_sys_now_ms() >= r->deadline)
+            st == LK_STATE_CONFLICT || info->stood_down || lk_sys_now_ms() >= r->deadline)
             return;
     }
 }
@@ -137,6 +143,12 @@ static void print_json(const run *r, const lk_session_info *i, const char *error
     json_object_set_new(o, "rotations", json_integer(i->rotations));
     if (error)
         json_object_set_new(o, "error", json_string(error));
+    if (i->stood_down)
+        json_object_set_new(o, "stopped_by",
+                            i->stopped_by.action[0]
+                                ? json_pack("{s:s,s:s,s:I}", "action", i->stopped_by.action, "by",
+                                            i->stopped_by.by, "pid", (json_int_t)i->stopped_by.pid)
+                                : json_null());
     text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (text)
@@ -181,6 +193,11 @@ static void failure(const run *r, const lk_session_info *i, const char *waiting_
                     size_t size)
 {
     const char *why = i->reason[0] ? i->reason : i->last_error;
+    if (i->stood_down) {
+        /* Not a failure to retry: someone ended it on purpose. */
+        snprintf(out, size, "%s: %s", r->a.path, why);
+        return;
+    }
     switch (i->state) {
     case LK_STATE_CONFLICT:
         /* The page stays on its "Use here" dialog until someone clicks it:
@@ -230,7 +247,7 @@ int lk_cmd_qr(int argc, char **argv)
             printf("%s is already linked: there is no QR code to scan.\n", r.a.path);
     } else {
         char why[768];
-        rc = LK_EXIT_FAIL;
+        rc = info.stood_down ? LK_EXIT_STOOD_DOWN : LK_EXIT_FAIL;
         failure(&r, &info, "the QR code", why, sizeof why);
         if (r.a.json)
             print_json(&r, &info, why);
@@ -261,7 +278,7 @@ int lk_cmd_link(int argc, char **argv)
             rc = LK_EXIT_OK;
             break;
         }
-        if (info.state == LK_STATE_FAILED || info.state == LK_STATE_CONFLICT ||
+        if (info.state == LK_STATE_FAILED || info.state == LK_STATE_CONFLICT || info.stood_down ||
             lk_sys_now_ms() >= r.deadline)
             break;
         if (has_qr(&info) && ((info.qr && (!shown || strcmp(shown, info.qr) != 0)) ||
@@ -282,6 +299,8 @@ int lk_cmd_link(int argc, char **argv)
             printf("Linked. Closing the browser so your bot can use %s.\n", r.a.path);
     } else {
         char why[768];
+        if (info.stood_down)
+            rc = LK_EXIT_STOOD_DOWN;
         failure(&r, &info, "the phone to link the session", why, sizeof why);
         if (r.a.json)
             print_json(&r, &info, why);

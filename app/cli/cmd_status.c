@@ -7,6 +7,7 @@
 #include "latchkey/browser.h"
 #include "latchkey/discover.h"
 #include "latchkey/doctor.h"
+#include "latchkey/owner.h"
 #include "latchkey/session.h"
 
 #define PAGE_WAIT_MS 3000
@@ -331,6 +332,30 @@ static int browser_close(const char *path)
     return closed;
 }
 
+/* Waits until no Chromium process of the profile is left, or the deadline:
+ * a browser asked to close removes its own lock files on the way out. */
+static void wait_profile_gone(const char *path, int64_t deadline)
+{
+    lk_snapshot *snap = NULL;
+    long *pids = NULL, browser = 0;
+    size_t n = 0, i;
+    uint64_t *ids;
+    int *alive;
+    if (lk_sys_snapshot(&snap, LK_SNAP_PROCS, NULL) != LK_OK)
+        return;
+    lk_doctor_profile_procs(snap, path, &pids, &n, &browser, NULL);
+    ids = calloc(n + 1, sizeof *ids);
+    alive = calloc(n + 1, sizeof *alive);
+    for (i = 0; ids && i < n; i++)
+        ids[i] = lk_snapshot_find(snap, pids[i])->start_id;
+    if (ids && alive && n)
+        lk_sys_proc_wait(pids, ids, n, deadline, alive);
+    free(ids);
+    free(alive);
+    free(pids);
+    lk_snapshot_free(snap);
+}
+
 int lk_cmd_stop(int argc, char **argv)
 {
     lk_cli_args a;
@@ -349,6 +374,16 @@ int lk_cmd_stop(int argc, char **argv)
         return LK_EXIT_USAGE;
     p = lk_cli_text(a.path);
     lk_error_clear(&why);
+    /* Before anything is signalled: every Latchkey process following this
+     * folder (the tray app, a link or qr) stands down instead of relaunching
+     * its browser. Recorded even when nothing runs: one may be about to. */
+    if (lk_owner_mark_stop(a.path, "stop", &why) != LK_OK) {
+        fprintf(stderr,
+                "latchkeyctl: warning: could not record the stop (%s); a Latchkey app following "
+                "%s may start it again\n",
+                lk_cli_text(why.msg), p);
+        lk_error_clear(&why);
+    }
     if (lk_sys_ftype(a.path) == LK_FT_NONE) {
         /* Idempotent: a session that is gone is as stopped as it gets. */
         if (a.json)
@@ -373,6 +408,8 @@ int lk_cmd_stop(int argc, char **argv)
         return LK_EXIT_OK;
     }
     closed = browser_close(a.path);
+    if (closed)
+        wait_profile_gone(a.path, lk_sys_now_ms() + 3000); /* it shuts down cleanly */
     /* What Browser.close left, through the same guard rails as cleanup:
      * never this process, its parents, or anything but the profile's own
      * Chromium processes. */

@@ -37,7 +37,8 @@ static const char usage[] =
     "  latchkeyctl --help | --version\n"
     "\n"
     "Exit status: 0 done, 1 something is left or failed, 2 refused or bad input,\n"
-    "3 (qr) already linked.\n";
+    "3 (qr) already linked, 4 (qr, link) stopped on purpose by another Latchkey command\n"
+    "(stop, unlock, cleanup) or the folder was removed: nothing is relaunched.\n";
 
 static int cli_main(int argc, char **argv)
 {

@@ -736,7 +736,7 @@ static dash *dash_new(lk_app *app)
     gtk_tree_view_column_set_fixed_width(c, 200);
     gtk_tree_view_column_set_resizable(c, TRUE);
     gtk_tree_view_append_column(GTK_TREE_VIEW(d->view), c);
-    add_column(d, _("State"), COL_STATE, 160, FALSE);
+    add_column(d, _("State"), COL_STATE, 250, FALSE); /* "Removed by latchkeyctl cleanup (pid N)" */
     add_column(d, _("Browser PID"), COL_PID, 110, FALSE);
     add_column(d, _("Memory"), COL_MEMORY, 80, FALSE);
     add_column(d, _("Round trip"), COL_RTT, 90, FALSE);

@@ -25,6 +25,11 @@ typedef struct lk_entry {
     lk_session_info info;   /* the latest info (state STOPPED when not running) */
     lk_folder_state folder; /* from the last snapshot: idle, running, locked, stale lock */
     int64_t seen_ms;        /* wall clock of the last update */
+    /* Set when the app stopped following it because someone ended it on
+     * purpose (another Latchkey command's stop, unlock or cleanup) or
+     * removed its folder: "Stopped by latchkeyctl stop (pid 4242)". Cleared
+     * when the user starts it again. */
+    char *stood_down;
 } lk_entry;
 
 /* Told of every change to one entry (path), or to the list (path NULL).
@@ -42,9 +47,12 @@ const lk_entry *const *lk_model_entries(lk_model *m, size_t *n);
 const lk_entry *lk_model_find(lk_model *m, const char *path);
 
 /* Starts following the session at path (adding the entry if needed):
- * attaches to a browser that runs it, else starts one. No-op if running. */
+ * attaches to a browser that runs it, else starts one. No-op if running.
+ * The user asks for it, so an earlier deliberate stop no longer holds. */
 gboolean lk_model_start(lk_model *m, const char *path, GError **error);
-/* Stops following it; ends the browser the app started (off the main thread). */
+/* Stops following it; ends the browser the app started (off the main
+ * thread), after telling every other Latchkey process following the folder
+ * to stand down. */
 void lk_model_stop(lk_model *m, const char *path);
 gboolean lk_model_take_over(lk_model *m, const char *path, GError **error);
 /* Makes a new, empty session folder under the session root; returns its path. */

@@ -92,6 +92,9 @@ lk_health lk_entry_health(const lk_entry *e)
 const char *lk_entry_state_text(const lk_entry *e)
 {
     if (!e->running) {
+        /* Who stopped it, until the folder shows something newer. */
+        if (e->stood_down && (e->folder == LK_FOLDER_IDLE || e->folder == LK_FOLDER_MISSING))
+            return e->stood_down;
         switch (e->folder) {
         case LK_FOLDER_MISSING: return _("Missing");
         case LK_FOLDER_IDLE: return _("Not running");

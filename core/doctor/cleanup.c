@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "latchkey/doctor.h"
+#include "latchkey/owner.h"
 #include "latchkey/path.h"
 #include "doctor/doctor_private.h"
 #include "util/strv.h"
@@ -264,6 +265,12 @@ static int open_and_plan(run *r, const char *folder, lk_error *err)
         r->c->result = LK_RESULT_REFUSED;
         return rc;
     }
+    /* One owner at a time: before the processes are looked for (and so
+     * before any is signalled), every Latchkey supervisor of this folder is
+     * told to stand down rather than relaunch into it. Best effort: a
+     * supervisor also stands down when it finds the folder removed. */
+    if (!(r->o->flags & LK_CLEAN_DRY_RUN))
+        lk_owner_mark_stop(r->c->path, r->unlock ? "unlock" : "cleanup", NULL);
     progress(r, "looking for processes that hold the folder");
     if ((rc = lk_sys_snapshot(&snap, LK_SNAP_HANDLES, err)) != LK_OK)
         return rc;

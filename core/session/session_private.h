@@ -50,6 +50,10 @@ struct lk_session {
     int take_over;    /* the user asked to click "Use here" */
     int take_over_done;
     int take_over_rc;
+    int launched;     /* a browser ran the folder once (ours or the bot's) */
+    int standing_down; /* the owner check said stand down (supervisor thread only) */
+    lk_owner_stop down_by; /* ... who (action "" when the folder was removed) */
+    int down_removed;
 
     /* what we know (under mu) */
     lk_session_info info;
@@ -63,6 +67,8 @@ struct lk_session {
 void lk__session_set_state(lk_session *s, lk_state st, const char *reason);
 void lk__session_apply_report(lk_session *s, const char *json, size_t len);
 void lk__session_notify(lk_session *s);
+/* STOPPED for good, with who stopped it (may have action "") and why. */
+void lk__session_stand_down(lk_session *s, const lk_owner_stop *by, int removed, const char *why);
 
 /* page.c: CDP work done on the supervisor thread */
 int lk__page_setup_owned(lk_session *s, lk_error *err);

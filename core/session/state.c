@@ -97,6 +97,18 @@ void lk__session_set_state(lk_session *s, lk_state st, const char *reason)
         lk__session_notify(s);
 }
 
+void lk__session_stand_down(lk_session *s, const lk_owner_stop *by, int removed, const char *why)
+{
+    pthread_mutex_lock(&s->mu);
+    s->info.stood_down = 1;
+    s->info.folder_removed = removed;
+    s->info.stopped_by = *by;
+    s->info.browser_pid = 0;
+    set_state_locked(s, LK_STATE_STOPPED, why);
+    pthread_mutex_unlock(&s->mu);
+    lk__session_notify(s);
+}
+
 static int url_has(const char *url, const char *marker)
 {
     return url && marker && strstr(url, marker) != NULL;

@@ -1,16 +1,27 @@
 /* One thread per session keeps it alive: launch or attach, follow, heal.
  * Backoff 0.5 s doubling to 30 s with jitter; after max_restarts failures in
- * a row the session is `failed` with the last error. */
+ * a row the session is `failed` with the last error. A restart that got the
+ * page back (a QR code, linked, logged out, a conflict) was a success: the
+ * count and the backoff start over, so a session that is killed now and
+ * then heals as fast each time, while one that cannot start backs off.
+ *
+ * One owner at a time (owner.h): when the browser goes away, a stop marker
+ * for the folder, or the folder's removal, means someone ended it on
+ * purpose: the session stands down and relaunches nothing. Without either
+ * it was a crash, healed as always. Every launch happens under the folder's
+ * owner lock, after checking both again. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "latchkey/doctor.h"
+#include "latchkey/owner.h"
 #include "session/session_private.h"
 #include "util/strv.h"
 
 #define BACKOFF_MAX_MS 30000
 #define STABLE_MS 60000 /* up this long without trouble: the failure count starts over */
 #define HEALTH_MS 2000
+#define OWNER_LOCK_MS 60000 /* a stopper holds the lock only to write its marker */
 
 static int stopping(lk_session *s)
 {
@@ -93,9 +104,53 @@ static int browser_alive(lk_session *s)
     return s->browser && s->browser->child && !lk_child_wait(s->browser->child, lk_sys_now_ms());
 }
 
-static int start_owned(lk_session *s, lk_error *err)
+/* 1 when the folder was stopped on purpose or removed since a browser ran
+ * it: records who and why in info, for the state set on standing down. */
+static int owner_says_stop(lk_session *s)
+{
+    lk_owner_stop st;
+    int marked = lk_owner_stopped(s->profile, &st);
+    int removed = s->launched && lk_sys_ftype(s->profile) != LK_FT_DIR;
+    if (!marked && !removed)
+        return 0;
+    /* Published with the state by stand_down, so no reader ever sees
+     * stood_down with the old state and reason. */
+    memset(&s->down_by, 0, sizeof s->down_by);
+    if (marked)
+        s->down_by = st;
+    s->down_removed = removed;
+    s->standing_down = 1;
+    return 1;
+}
+
+static int launch_locked(lk_session *s, lk_browser **out, lk_error *err)
 {
     lk_browser_opts bo;
+    lk_owner_lock *lock = NULL;
+    lk_error lerr;
+    int rc = lk_owner_acquire(s->profile, lk_sys_now_ms() + OWNER_LOCK_MS, &lock, &lerr);
+    /* A data folder we cannot write holds no markers either: launch. */
+    if (rc == LK_ETIMEDOUT) {
+        *err = lerr;
+        return rc;
+    }
+    if (owner_says_stop(s)) {
+        lk_owner_release(lock);
+        return lk_error_set(err, LK_EREFUSED, 0, "stopped on purpose; not relaunching");
+    }
+    memset(&bo, 0, sizeof bo);
+    bo.exe = s->chromium;
+    bo.profile = s->profile;
+    bo.headed = s->headed;
+    /* Under the lock until the browser is up: a stopper that marks the
+     * folder now finds this browser when it then looks for processes. */
+    rc = lk_browser_launch(&bo, out, err);
+    lk_owner_release(lock);
+    return rc;
+}
+
+static int start_owned(lk_session *s, lk_error *err)
+{
     lk_browser *b = NULL;
     int rc;
     if (browser_alive(s)) {
@@ -105,14 +160,11 @@ static int start_owned(lk_session *s, lk_error *err)
             rc = lk__page_setup_owned(s, err);
         return rc;
     }
-    memset(&bo, 0, sizeof bo);
-    bo.exe = s->chromium;
-    bo.profile = s->profile;
-    bo.headed = s->headed;
     lk__session_set_state(s, LK_STATE_STARTING, "starting the browser");
-    rc = lk_browser_launch(&bo, &b, err);
+    rc = launch_locked(s, &b, err);
     if (rc != LK_OK)
         return rc;
+    s->launched = 1;
     pthread_mutex_lock(&s->mu);
     s->browser = b;
     s->info.browser_pid = b->pid;
@@ -134,6 +186,7 @@ static int start_attached(lk_session *s, lk_error *err)
     rc = connect_to(s, ep.ws_url, err);
     lk_cdp_endpoint_clear(&ep);
     if (rc == LK_OK) {
+        s->launched = 1;
         lk__session_refresh_health(s); /* the bot's browser pid, before the first report */
         rc = lk__page_setup_attached(s, err);
     }
@@ -142,7 +195,18 @@ static int start_attached(lk_session *s, lk_error *err)
 
 /* Follows the page until the connection is lost or a stop is asked.
  * Returns LK_OK on stop, an error when the session needs healing. */
-static int follow(lk_session *s, int *failures, lk_error *err)
+/* The page was read: the browser, the connection and the reader work. */
+static int page_ready(lk_session *s)
+{
+    lk_state st;
+    pthread_mutex_lock(&s->mu);
+    st = s->info.state;
+    pthread_mutex_unlock(&s->mu);
+    return st == LK_STATE_QR || st == LK_STATE_LINKED || st == LK_STATE_LOGGED_OUT ||
+           st == LK_STATE_CONFLICT;
+}
+
+static int follow(lk_session *s, int *failures, int *ready, lk_error *err)
 {
     int64_t up_since = lk_sys_now_ms(), next_health = 0;
     int poll_ms = s->attached_mode ? s->attach_poll_ms : HEALTH_MS, strikes = 0;
@@ -157,8 +221,10 @@ static int follow(lk_session *s, int *failures, lk_error *err)
             lk__session_refresh_health(s);
             next_health = lk_sys_now_ms() + HEALTH_MS;
         }
-        if (*failures && now - up_since > STABLE_MS)
+        if (*failures && (now - up_since > STABLE_MS || page_ready(s))) {
             *failures = 0;
+            *ready = 1;
+        }
         pthread_mutex_lock(&s->mu);
         if (!(s->stop_requested || s->closed || s->crashed || s->detached || s->want_canvas ||
               s->want_version || s->take_over)) {
@@ -222,6 +288,8 @@ static void await_endpoint(lk_session *s)
                           "the browser is gone; watching the folder for it to come back");
     while (!stopping(s)) {
         lk_cdp_endpoint ep;
+        if (owner_says_stop(s))
+            return;
         if (find_endpoint(s, &ep, NULL) == LK_OK) {
             lk_cdp_endpoint_clear(&ep);
             return;
@@ -241,28 +309,60 @@ static void teardown(lk_session *s)
     }
     drop_connection(s);
     end_browser(s, s->stop_timeout_ms > 0 ? s->stop_timeout_ms : 10000);
-    lk__session_set_state(s, LK_STATE_STOPPED, "stopped");
+    if (!s->standing_down) /* keep saying who stopped it */
+        lk__session_set_state(s, LK_STATE_STOPPED, "stopped");
+}
+
+/* Someone stopped, unlocked or removed the folder on purpose: end what is
+ * ours, say who did it, and wait to be stopped. Nothing is relaunched. */
+static void stand_down(lk_session *s)
+{
+    char why[256];
+    drop_connection(s);
+    end_browser(s, 3000); /* our own tree only; an attached bot's is not ours */
+    if (s->down_by.action[0])
+        lk_owner_describe(&s->down_by, why, sizeof why);
+    else
+        snprintf(why, sizeof why, "the folder was removed");
+    if (s->down_by.action[0] && s->down_removed)
+        snprintf(why + strlen(why), sizeof why - strlen(why), "; the folder was removed");
+    snprintf(why + strlen(why), sizeof why - strlen(why), "; not relaunched");
+    lk__session_stand_down(s, &s->down_by, s->down_removed, why);
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop_requested)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
 }
 
 void *lk__session_supervise(void *arg)
 {
     lk_session *s = arg;
-    int failures = 0, delay = s->backoff_ms;
+    int failures = 0, delay = s->backoff_ms, ready = 0;
     while (!stopping(s)) {
         lk_error e;
         int rc;
         lk_error_clear(&e);
         rc = s->attached_mode ? start_attached(s, &e) : start_owned(s, &e);
         if (rc == LK_OK)
-            rc = follow(s, &failures, &e);
+            rc = follow(s, &failures, &ready, &e);
         if (stopping(s))
             break;
+        /* The browser went away: on purpose (a marker, written before
+         * anything was signalled, or a removed folder) or not. */
+        if (s->standing_down || owner_says_stop(s)) {
+            stand_down(s);
+            break;
+        }
         pthread_mutex_lock(&s->mu);
         snprintf(s->info.last_error, sizeof s->info.last_error, "%.250s", e.msg);
         pthread_mutex_unlock(&s->mu);
         drop_connection(s);
         if (s->attached_mode) {
             await_endpoint(s);
+            if (s->standing_down) {
+                stand_down(s);
+                break;
+            }
             continue;
         }
         /* A lost socket with a live browser is reconnected (next round);
@@ -284,6 +384,9 @@ void *lk__session_supervise(void *arg)
         s->info.restarts++;
         pthread_mutex_unlock(&s->mu);
         /* Jitter spreads the restarts of many sessions that failed together. */
+        if (ready)
+            delay = s->backoff_ms;
+        ready = 0;
         nap(s, delay / 2 + rand() % (delay + 1));
         delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
     }

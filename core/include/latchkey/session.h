@@ -8,6 +8,7 @@
 
 #include "latchkey/cdp.h"
 #include "latchkey/error.h"
+#include "latchkey/owner.h"
 #include "latchkey/site.h"
 
 #ifdef __cplusplus
@@ -69,6 +70,14 @@ typedef struct lk_session_info {
     int64_t started_ms;
     int restarts;
     char last_error[256];
+    /* 1: the session stood down for good: its browser went away because of
+     * a deliberate stop, unlock or cleanup (stopped_by says who), or its
+     * folder was removed (folder_removed). Nothing is relaunched; the state
+     * is STOPPED and reason says why. Starting it again is the user's call
+     * (lk_owner_clear_stop, then a new session). */
+    int stood_down;
+    int folder_removed;
+    lk_owner_stop stopped_by; /* action "" when no marker was found */
 } lk_session_info;
 void lk_session_info_clear(lk_session_info *info);
 

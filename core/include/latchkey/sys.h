@@ -379,6 +379,21 @@ int lk_sys_lib_open(const char *name, lk_sys_lib **out, lk_error *err);
 /* The address of a function of lib, NULL when it has none by that name. */
 void *lk_sys_lib_sym(lk_sys_lib *lib, const char *name);
 
+/* ---- small files shared between Latchkey's processes ----------------------- */
+
+/* An exclusive advisory lock on the file at path (created when missing),
+ * excluding every other holder of a lock on that file: other processes and
+ * other threads of this one (flock on POSIX, LockFileEx on Windows). Never
+ * inherited by spawned programs; the OS releases it when the process dies.
+ * Waits until deadline_ms (monotonic), then LK_ETIMEDOUT. */
+typedef struct lk_file_lock lk_file_lock;
+int lk_sys_lock_file(const char *path, int64_t deadline_ms, lk_file_lock **out, lk_error *err);
+void lk_sys_unlock_file(lk_file_lock *lock);
+
+/* Replaces the file at path with data in one step, flushed to disk first: a
+ * reader sees the old content or the new, never a mix or an empty file. */
+int lk_sys_write_file_atomic(const char *path, const void *data, size_t len, lk_error *err);
+
 /* ---- time --------------------------------------------------------------- */
 
 int64_t lk_sys_now_ms(void);  /* monotonic */

@@ -1,0 +1,85 @@
+"""An AT-SPI client for the tray app's dashboard and its dialogs, for the
+shell tests (lib.sh's use_atspi puts this folder on PYTHONPATH):
+
+  python3 -m a11y_dashboard PID rows          the table, one row a line, cells
+                                              joined by tabs
+  python3 -m a11y_dashboard PID select NAME   selects the row of session NAME
+  python3 -m a11y_dashboard PID press BUTTON  clicks the dashboard's button
+  python3 -m a11y_dashboard PID press-in TITLE-REGEX BUTTON
+                                              clicks a button of another window
+  python3 -m a11y_dashboard PID ping          answers when the app does
+
+Exits non-zero with a message when the window, row or button is not there or
+the button is insensitive."""
+import re
+import sys
+
+from a11y_common import Atspi, app, cell_text, sensitive, walk
+
+
+def dashboard(pid):
+    a = app(pid)
+    for j in range(a.get_child_count()):
+        w = a.get_child_at_index(j)
+        if w is not None and w.get_name() == "Latchkey" and \
+                w.get_state_set().contains(Atspi.StateType.SHOWING):
+            return w
+    sys.exit("no dashboard window")
+
+
+def window(pid, title):
+    a = app(pid)
+    for j in range(a.get_child_count()):
+        w = a.get_child_at_index(j)
+        if w is not None and re.search(title, w.get_name() or ""):
+            return w
+    sys.exit("no window titled /%s/" % title)
+
+
+def table(w):
+    for a in walk(w):
+        if a.get_role() in (Atspi.Role.TREE_TABLE, Atspi.Role.TABLE):
+            return a
+    sys.exit("no table in the dashboard")
+
+
+def rows(t):
+    return [[cell_text(Atspi.Table.get_accessible_at(t, r, c))
+             for c in range(Atspi.Table.get_n_columns(t))]
+            for r in range(Atspi.Table.get_n_rows(t))]
+
+
+def press(w, name):
+    for a in walk(w):
+        if a.get_role() == Atspi.Role.PUSH_BUTTON and a.get_name() == name:
+            if not sensitive(a):
+                sys.exit("button %r is insensitive" % name)
+            a.do_action(0)
+            return
+    sys.exit("no button %r" % name)
+
+
+def main(argv):
+    pid, cmd = int(argv[1]), argv[2]
+    if cmd == "rows":
+        for r in rows(table(dashboard(pid))):
+            print("\t".join(r))
+    elif cmd == "select":
+        t = table(dashboard(pid))
+        for i, r in enumerate(rows(t)):
+            if r and r[0] == argv[3]:
+                Atspi.Table.add_row_selection(t, i)
+                return
+        sys.exit("no row %r" % argv[3])
+    elif cmd == "press":
+        press(dashboard(pid), argv[3])
+    elif cmd == "press-in":
+        press(window(pid, argv[3]), argv[4])
+    elif cmd == "ping":
+        app(pid).get_name()
+    else:
+        sys.exit("unknown command %r" % cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

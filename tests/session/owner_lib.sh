@@ -1,0 +1,67 @@
+# Shared by the one-owner and soak scripts (sourced after integration/lib.sh).
+
+# Processes whose command line names the profile DIR (the pattern never
+# matches pgrep's own command line, which Latchkey would count as one).
+profile_pids() { pgrep -f -- "[-]-user-data-dir=$1( |\$)" || true; }
+# A process's command line on one line. (Chromium's zygote children rewrite
+# theirs into one space-separated string.)
+cmdline_of() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
+# The main (not --type=) Chromium process of a profile.
+browser_of() {
+    local p
+    for p in $(profile_pids "$1"); do
+        cmdline_of "$p" | grep -Eq -- '(^| )--type=' || { echo "$p"; return 0; }
+    done
+    return 1
+}
+# The renderer processes of a profile.
+renderers_of() {
+    local p
+    for p in $(profile_pids "$1"); do
+        cmdline_of "$p" | grep -Eq -- '(^| )--type=renderer( |$)' && echo "$p"
+    done
+    return 0
+}
+jqe() { jq -e "$@" >/dev/null; }
+no_chromium_on() { [ -z "$(profile_pids "$1")" ]; }
+
+# exit_is PID CODE: waits for PID (a job of this shell) and checks its status.
+exit_is() {
+    local rc=0
+    wait "$1" || rc=$?
+    LAST_EXIT=$rc
+    [ "$rc" = "$2" ]
+}
+
+wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
+    local end=$((SECONDS + $1))
+    shift
+    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.2; done
+    return 1
+}
+# holds_for SECONDS COMMAND...: COMMAND stays true for the whole span (an
+# observation window: nothing may come back in it).
+holds_for() {
+    local end=$((SECONDS + $1))
+    shift
+    while [ $SECONDS -lt "$end" ]; do "$@" || return 1; sleep 0.5; done
+}
+
+# page_state DIR: the page's state as latchkeyctl status reads it (attached).
+page_state() { "$CTL" status "$1" --json 2>/dev/null | jq -r '.page.state // "none"'; }
+page_is() { [ "$(page_state "$1")" = "$2" ]; }
+# a new browser, other than OLD, runs DIR and its page shows a QR code
+healed_browser() { local b; b=$(browser_of "$1") && [ "$b" != "$2" ] && page_is "$1" qr; }
+# none of the renderers OLD... runs DIR any more, and its page shows a QR code
+healed_renderer() {
+    local dir=$1 p
+    shift
+    for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done
+    page_is "$dir" qr
+}
+
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+thread_count() { ls "/proc/$1/task" 2>/dev/null | wc -l; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# Zombies among PID's children.
+zombies_of() { ps -o stat= --ppid "$1" 2>/dev/null | grep -c '^Z' || true; }
