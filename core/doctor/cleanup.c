@@ -154,41 +154,28 @@ static int remove_with_retries(run *r, const char *path, lk_remove_pass *pass)
 /* Moves what could not be removed aside so the session name is free again. */
 static void quarantine(run *r, const char *abs, lk_remove_pass *pass)
 {
-    char *parent = lk_path_dir(abs, r->win);
-    char *trash = parent ? lk_path_join(parent, ".latchkey-trash", r->win) : NULL;
     char name[512];
     char *dest = NULL;
+    lk_tree *t = NULL;
     size_t i;
 
     snprintf(name, sizeof name, "%s-%lld", lk_path_base(abs, r->win), (long long)lk_sys_wall_ms());
-    if (trash && lk_sys_mkdir(trash, NULL) == LK_OK)
-        dest = lk_path_join(trash, name, r->win);
-    if (dest && lk_sys_rename(abs, dest, NULL) == LK_OK) {
+    if (lk_sys_tree_open(abs, &t, NULL) == LK_OK &&
+        lk_sys_tree_move_aside(t, ".latchkey-trash", name, &dest, NULL) == LK_OK) {
         r->c->quarantine = dest;
         r->c->result = LK_RESULT_QUARANTINED;
         lk_remove_pass_free(pass);
-        if (lk_sys_remove_tree_once(dest, pass, NULL) == LK_OK) {
+        if (lk_sys_tree_remove_once(t, pass, NULL) == LK_OK) {
             r->c->result = LK_RESULT_REMOVED;
-            lk_sys_remove_tree_once(trash, pass, NULL); /* only if now empty */
-            if (lk_sys_ftype(trash) == LK_FT_DIR)
-                lk_remove_pass_free(pass);
+            lk_sys_tree_drop_trash(t, ".latchkey-trash"); /* only if now empty */
         }
-    } else {
-        free(dest);
     }
+    lk_sys_tree_close(t);
     for (i = 0; i < pass->nleft; i++)
         add_left(r, "%s could not be removed", pass->left[i]);
-    if ((r->o->flags & LK_CLEAN_ON_REBOOT) && pass->nleft > 0) {
-        lk_error e;
-        lk_error_clear(&e);
-        if (lk_sys_remove_on_reboot(r->c->quarantine ? r->c->quarantine : abs, &e) == LK_OK)
-            add_left(r, "%s will be removed at the next restart",
-                     r->c->quarantine ? r->c->quarantine : abs);
-        else
-            add_left(r, "removal at restart not scheduled: %s", e.msg);
-    }
-    free(parent);
-    free(trash);
+    if ((r->o->flags & LK_CLEAN_ON_REBOOT) && pass->nleft > 0)
+        add_left(r, "removal at restart is not offered: a delete the system runs at boot "
+                    "would follow links swapped in meanwhile");
 }
 
 /* A fresh look: does anything still hold the folder? */

@@ -69,10 +69,15 @@ void lk_remove_pass_free(lk_remove_pass *pass)
     size_t i;
     if (!pass)
         return;
-    for (i = 0; i < pass->nleft; i++)
+    for (i = 0; i < pass->nleft; i++) {
         free(pass->left[i]);
+        if (pass->why)
+            free(pass->why[i]);
+    }
     free(pass->left);
+    free(pass->why);
     pass->left = NULL;
+    pass->why = NULL;
     pass->nleft = 0;
 }
 
