@@ -112,30 +112,24 @@ static int open_component(lk_tree *t, const wchar_t *dir_path, const wchar_t *na
     return LK_OK;
 }
 
-/* Opens the target relative to the parent. DELETE access where we can get
- * it, so the last delete goes through this handle; a holder whose handle does
- * not share delete (its current folder) is why we sometimes cannot yet. */
+/* Opens the target relative to the parent, to hold it: without
+ * FILE_SHARE_DELETE, so nobody can rename or delete it meanwhile, but
+ * without DELETE access too. Holding DELETE would make every other open of
+ * the folder that does not share delete fail for the whole kill phase (a
+ * process changing into it, wine's FindFirstFile, Restart Manager's file
+ * list); DELETE is taken when something is to be deleted or moved
+ * (lk__tree_need_delete), by the same name in the held parent, with the
+ * identity checked again. */
 static int open_target(lk_tree *t, const char *shown, lk_error *err)
 {
-    static const ACCESS_MASK base = FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES;
-    static const ACCESS_MASK tries[] = {base | DELETE | FILE_WRITE_ATTRIBUTES, base | DELETE, base};
     HANDLE parent = t->chain[t->nchain - 1], h = NULL;
-    size_t len = wcslen(t->name), i;
+    size_t len = wcslen(t->name);
     DWORD attrs = 0, tag = 0, e = 0;
     lk__fid up;
-    NTSTATUS st = 0;
-
-    for (i = 0; i < 3; i++) {
-        st = lk__open_rel(parent, t->name, len, tries[i], LK__SHARE_PIN, FILE_OPEN, 0, &h);
-        if (NT_SUCCESS(st))
-            break;
+    NTSTATUS st = lk__open_rel(parent, t->name, len, FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES,
+                               LK__SHARE_PIN, FILE_OPEN, 0, &h);
+    if (!NT_SUCCESS(st)) {
         e = lk__nt_err(st);
-        if (e != ERROR_ACCESS_DENIED && e != ERROR_SHARING_VIOLATION)
-            break;
-        if (e == ERROR_SHARING_VIOLATION && i == 0)
-            i++; /* straight to the open without DELETE */
-    }
-    if (!h) {
         if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND || e == ERROR_DELETE_PENDING)
             return lk_error_set(err, LK_ENOENT, (int)e, "%s does not exist", shown);
         if (e == ERROR_SHARING_VIOLATION)
@@ -144,7 +138,7 @@ static int open_target(lk_tree *t, const char *shown, lk_error *err)
         return lk__win_error(err, e, shown);
     }
     t->target = h;
-    t->target_del = i < 2;
+    t->target_del = 0;
     if (lk__is_link_entry(parent, t->wparent, h, t->name, len))
         return lk_error_set(err, LK_EREFUSED, 0,
                             "%s is a junction, symbolic link or mount point: not touched", shown);

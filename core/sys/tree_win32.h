@@ -22,8 +22,8 @@ struct lk_tree {
      * chain[nchain - 1] is the parent; after a move aside it is the trash. */
     HANDLE *chain;
     size_t nchain, cap_chain;
-    HANDLE target;    /* the folder; NULL once deleted */
-    int target_del;   /* target was opened with DELETE access */
+    HANDLE target;  /* the folder; NULL once deleted */
+    int target_del; /* target is open with DELETE access (taken to delete or move it) */
     wchar_t *name;    /* its name in the parent */
     wchar_t *wparent; /* the parent's path, "\\?\" form, read back from its handle */
     wchar_t *wpath;   /* the target's path, the same way */

@@ -237,9 +237,11 @@ static void add_id(walk *w, uint64_t vol, uint64_t id)
     slot[1] = id;
 }
 
-/* A volume mount point (a junction to "\??\Volume{...}"): removing it would
- * unmount a volume; it is left for whoever mounted it. */
-static int is_volume_mount(HANDLE h)
+/* A junction, not a volume mount point: a mount point reparse point whose
+ * target is a folder path, not "\??\Volume{...}". Removing a volume's mount
+ * point would unmount it: that is left for whoever mounted it, and so is one
+ * whose target cannot be read. */
+static int is_junction(HANDLE h)
 {
     union {
         struct {
@@ -258,7 +260,15 @@ static int is_volume_mount(HANDLE h)
     if ((size_t)b.rp.sub_off + b.rp.sub_len > sizeof b - 16 || b.rp.sub_len < 11 * sizeof(wchar_t))
         return 0;
     sub = (const wchar_t *)((const char *)b.rp.path + b.rp.sub_off);
-    return _wcsnicmp(sub, L"\\??\\Volume{", 11) == 0;
+    return _wcsnicmp(sub, L"\\??\\Volume{", 11) != 0;
+}
+
+/* The entry opened as h is on the volume of its folder (a link is; what is
+ * mounted there is not, and wine shows a Unix mount that way). */
+static int same_volume(HANDLE h, uint64_t vol)
+{
+    lk__fid id;
+    return lk__fid_get(h, &id) && id.vol == vol;
 }
 
 /* ---- one entry ----------------------------------------------------------- */
@@ -289,9 +299,9 @@ static void remove_leaf(walk *w, frame *f, const entry *e)
     } else if (!lk__handle_attrs(h, &ha, &ht)) {
         left(w, f->path, e->name, e->len, GetLastError(), NULL, 0);
     } else if (lk__is_link(ha, ht)) {
-        if (ht == IO_REPARSE_TAG_MOUNT_POINT && is_volume_mount(h))
+        if (!same_volume(h, f->vol) || (ht == IO_REPARSE_TAG_MOUNT_POINT && !is_junction(h)))
             left(w, f->path, e->name, e->len, 0,
-                 "a volume mount point: not entered (unmount the volume first)", 1);
+                 "a mount point: not entered (unmount the volume first)", 1);
         else if ((err = lk__delete_handle(h, ha)) == 0)
             w->pass->removed++; /* the link itself: what it points to is not touched */
         else
@@ -301,8 +311,11 @@ static void remove_leaf(walk *w, frame *f, const entry *e)
                                                   "not be removed",
                  err != ERROR_SHARING_VIOLATION);
     } else if (lk__is_link(e->attrs, e->tag)) {
-        /* The listing says link, the handle does not (wine's Unix symlinks). */
-        left(w, f->path, e->name, e->len, 0, "a junction or mount point: not entered", 1);
+        /* The listing says link or mount, the handle does not (wine). */
+        left(w, f->path, e->name, e->len, 0,
+             same_volume(h, f->vol) ? "a junction or mount point: not entered"
+                                    : "a mount point: not entered (unmount it first)",
+             1);
     } else if (ha & FILE_ATTRIBUTE_DIRECTORY) {
         left(w, f->path, e->name, e->len, ERROR_BUSY, "changed while being removed", 0);
     } else if ((err = lk__delete_handle(h, ha)) == 0) {
