@@ -170,8 +170,9 @@ static int opened_elsewhere(HANDLE h, const wchar_t *w)
         return 1;
     /* The folder as the system names it (links in the folder's own path are
      * the caller's choice), then the file must be right inside it. */
-    dh = CreateFileW(dir, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                     NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    dh = CreateFileW(dir, FILE_READ_ATTRIBUTES,
+                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                     FILE_FLAG_BACKUP_SEMANTICS, NULL);
     free(dir);
     if (dh != INVALID_HANDLE_VALUE) {
         dpath = lk__handle_path(dh);
@@ -206,9 +207,9 @@ int lk_sys_read_file(const char *path, size_t max, int tail, char **buf, size_t 
     /* The folder's listing first: wine shows a Unix symlink to a folder as a
      * reparse point there and nowhere else. */
     base = wcsrchr(w, L'\\');
-    h = !base || wcspbrk(base, L"*?") ? INVALID_HANDLE_VALUE
-                                      : FindFirstFileExW(w, FindExInfoBasic, &fd,
-                                                         FindExSearchNameMatch, NULL, 0);
+    h = !base || wcspbrk(base, L"*?")
+            ? INVALID_HANDLE_VALUE
+            : FindFirstFileExW(w, FindExInfoBasic, &fd, FindExSearchNameMatch, NULL, 0);
     if (h != INVALID_HANDLE_VALUE) {
         FindClose(h);
         if (lk__is_link(fd.dwFileAttributes, fd.dwReserved0) ||
@@ -230,12 +231,14 @@ int lk_sys_read_file(const char *path, size_t max, int tail, char **buf, size_t 
         return lk__win_error(err, e, path);
     }
     if (GetFileType(h) != FILE_TYPE_DISK || !lk__handle_attrs(h, &attrs, &tag) ||
-        (attrs & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE)) ||
+        (attrs &
+         (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE)) ||
         opened_elsewhere(h, w)) {
         CloseHandle(h);
         free(w);
-        return lk_error_set(err, LK_EINVAL, 0, "%s: not a regular file (a link, device or pipe), "
-                                               "not read",
+        return lk_error_set(err, LK_EINVAL, 0,
+                            "%s: not a regular file (a link, device or pipe), "
+                            "not read",
                             path);
     }
     free(w);

@@ -205,10 +205,9 @@ void lk_sys_home_protected(const char *const **within, const char *const **app_r
     static const char *const r[] = {"AppData\\Roaming", "AppData\\Local", "AppData\\LocalLow",
                                     NULL};
     /* The profile's own big folders (and, by the rule, their parents). */
-    static const char *const x[] = {"AppData",  "Desktop",    "Documents", "Downloads",
-                                    "Pictures", "Music",      "Videos",    "OneDrive",
-                                    "Favorites", "Saved Games", "Contacts", "Links",
-                                    "Searches", NULL};
+    static const char *const x[] = {"AppData",  "Desktop", "Documents", "Downloads", "Pictures",
+                                    "Music",    "Videos",  "OneDrive",  "Favorites", "Saved Games",
+                                    "Contacts", "Links",   "Searches",  NULL};
     if (within)
         *within = w;
     if (app_roots)

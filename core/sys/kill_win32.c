@@ -170,9 +170,9 @@ static int ctrl_break(DWORD pid)
 /* Processes Windows cannot live without, by image name: ending one bugchecks
  * the machine or logs everybody out. */
 static const wchar_t *const critical_images[] = {
-    L"System",       L"Secure System", L"Registry",  L"Memory Compression", L"smss.exe",
-    L"csrss.exe",    L"wininit.exe",   L"winlogon.exe", L"services.exe",     L"lsass.exe",
-    L"lsaiso.exe",   NULL};
+    L"System",       L"Secure System", L"Registry",    L"Memory Compression",
+    L"smss.exe",     L"csrss.exe",     L"wininit.exe", L"winlogon.exe",
+    L"services.exe", L"lsass.exe",     L"lsaiso.exe",  NULL};
 
 static const lk__spi *spi_find(const void *buf, DWORD pid)
 {

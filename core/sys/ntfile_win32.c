@@ -144,7 +144,8 @@ static int wname_eq(const wchar_t *a, size_t alen, const wchar_t *b, size_t blen
     return CompareStringOrdinal(a, (int)alen, b, (int)blen, TRUE) == CSTR_EQUAL;
 }
 
-int lk__dir_lookup(HANDLE dir, const wchar_t *name, size_t len, DWORD *attrs, DWORD *tag)
+int lk__dir_lookup(HANDLE dir, const wchar_t *name, size_t len, DWORD *attrs, DWORD *tag,
+                   wchar_t *longname)
 {
     union {
         FILE_ID_BOTH_DIR_INFORMATION e;
@@ -177,6 +178,14 @@ int lk__dir_lookup(HANDLE dir, const wchar_t *name, size_t len, DWORD *attrs, DW
     *attrs = buf.e.FileAttributes;
     /* In a listing the reparse tag travels in EaSize. */
     *tag = (buf.e.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) ? buf.e.EaSize : 0;
+    if (longname) {
+        /* The name matched may be the short (8.3) one; this is the long one. */
+        size_t n = buf.e.FileNameLength / sizeof(wchar_t);
+        if (n > 255)
+            n = 0;
+        memcpy(longname, buf.e.FileName, n * sizeof(wchar_t));
+        longname[n] = L'\0';
+    }
     return 1;
 }
 
@@ -199,17 +208,12 @@ const char *lk__why(DWORD e)
     case ERROR_SHARING_VIOLATION:
     case ERROR_LOCK_VIOLATION:
     case ERROR_USER_MAPPED_FILE:
-    case ERROR_BUSY:
-        return "in use by another process";
+    case ERROR_BUSY: return "in use by another process";
     case ERROR_ACCESS_DENIED:
-    case ERROR_PRIVILEGE_NOT_HELD:
-        return "access denied";
-    case ERROR_DIR_NOT_EMPTY:
-        return "files inside are still open in another process";
-    case ERROR_WRITE_PROTECT:
-        return "the volume is read-only";
-    default:
-        return "could not be removed";
+    case ERROR_PRIVILEGE_NOT_HELD: return "access denied";
+    case ERROR_DIR_NOT_EMPTY: return "files inside are still open in another process";
+    case ERROR_WRITE_PROTECT: return "the volume is read-only";
+    default: return "could not be removed";
     }
 }
 
@@ -231,9 +235,9 @@ DWORD lk__delete_handle(HANDLE h, DWORD attrs)
         /* Through this very handle: a path-based call could follow a link. */
         FILE_BASIC_INFO bi;
         memset(&bi, 0, sizeof bi); /* zero times: leave them alone */
-        bi.FileAttributes = attrs & (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_HIDDEN |
-                                     FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED |
-                                     FILE_ATTRIBUTE_DIRECTORY);
+        bi.FileAttributes =
+            attrs & (FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM |
+                     FILE_ATTRIBUTE_NOT_CONTENT_INDEXED | FILE_ATTRIBUTE_DIRECTORY);
         if (!bi.FileAttributes)
             bi.FileAttributes = FILE_ATTRIBUTE_NORMAL;
         SetFileInformationByHandle(h, FileBasicInfo, &bi, sizeof bi);
@@ -264,9 +268,15 @@ int lk__is_link_entry(HANDLE dir, const wchar_t *dir_path, HANDLE h, const wchar
                       size_t len)
 {
     DWORD attrs = 0, tag = 0;
+    wchar_t lname[256];
+    int listed;
     if (lk__handle_attrs(h, &attrs, &tag) && lk__is_link(attrs, tag))
         return 1;
-    if (lk__dir_lookup(dir, name, len, &attrs, &tag) == 1 && lk__is_link(attrs, tag))
+    listed = lk__dir_lookup(dir, name, len, &attrs, &tag, lname) == 1;
+    if (listed && lk__is_link(attrs, tag))
         return 1;
+    /* The path read back has the long name, whichever was given. */
+    if (listed && lname[0])
+        return lk__opened_elsewhere(h, dir_path, lname, wcslen(lname));
     return lk__opened_elsewhere(h, dir_path, name, len);
 }

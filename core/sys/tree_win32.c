@@ -346,8 +346,8 @@ int lk__tree_need_delete(lk_tree *t, lk_error *err)
         }
         if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
             return lk_error_set(err, LK_ENOENT, (int)e, "%s is gone", t->path);
-        return lk_error_set(err, e == ERROR_SHARING_VIOLATION ? LK_EBUSY : lk__win_code(e),
-                            (int)e, "%s: %s", t->path,
+        return lk_error_set(err, e == ERROR_SHARING_VIOLATION ? LK_EBUSY : lk__win_code(e), (int)e,
+                            "%s: %s", t->path,
                             e == ERROR_SHARING_VIOLATION
                                 ? "in use by another process (its current folder, or open "
                                   "without sharing delete)"

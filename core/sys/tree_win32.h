@@ -1,6 +1,6 @@
-/* Private to ntfile_win32.c, tree_win32.c, treeops_win32.c and treewalk_win32.c: the held folder and the
- * NT-level opens relative to a held handle that everything in it goes
- * through. Names use the internal `lk__` prefix. */
+/* Private to ntfile_win32.c, tree_win32.c, treeops_win32.c and treewalk_win32.c: the held folder
+ * and the NT-level opens relative to a held handle that everything in it goes through. Names use
+ * the internal `lk__` prefix. */
 #ifndef LK_SYS_TREE_WIN32_H
 #define LK_SYS_TREE_WIN32_H
 
@@ -22,14 +22,14 @@ struct lk_tree {
      * chain[nchain - 1] is the parent; after a move aside it is the trash. */
     HANDLE *chain;
     size_t nchain, cap_chain;
-    HANDLE target;  /* the folder; NULL once deleted */
-    int target_del; /* target is open with DELETE access (taken to delete or move it) */
+    HANDLE target;    /* the folder; NULL once deleted */
+    int target_del;   /* target is open with DELETE access (taken to delete or move it) */
     wchar_t *name;    /* its name in the parent */
     wchar_t *wparent; /* the parent's path, "\\?\" form, read back from its handle */
     wchar_t *wpath;   /* the target's path, the same way */
     char *path;       /* wpath as a plain absolute UTF-8 path */
     lk__fid id;
-    int gone;       /* deleted through our handle */
+    int gone;     /* deleted through our handle */
     HANDLE trash; /* the trash folder after a move aside (also in chain) */
     wchar_t *trash_name;
     lk__fid trash_id;
@@ -56,8 +56,10 @@ wchar_t *lk__wjoin(const wchar_t *dir, const wchar_t *name, size_t len);
 char *lk__plain_utf8(const wchar_t *w);
 
 /* The entry `name` in the listing of `dir` (not followed): 1 found (fills
- * what is asked), 0 not there, -1 the listing could not be read. */
-int lk__dir_lookup(HANDLE dir, const wchar_t *name, size_t len, DWORD *attrs, DWORD *tag);
+ * attrs, tag and, when not NULL, its long name in 256 characters), 0 not
+ * there, -1 the listing could not be read. */
+int lk__dir_lookup(HANDLE dir, const wchar_t *name, size_t len, DWORD *attrs, DWORD *tag,
+                   wchar_t *longname);
 
 /* 1 when the handle h, opened as `name` inside the folder whose path is
  * `dir_path`, is not that entry itself but what a link there points to:

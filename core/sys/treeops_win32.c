@@ -199,7 +199,7 @@ lk_ftype lk_sys_tree_entry(lk_tree *t, const char *name)
         return LK_FT_NONE;
     }
     len = wcslen(w);
-    listed = lk__dir_lookup(t->target, w, len, &la, &lt);
+    listed = lk__dir_lookup(t->target, w, len, &la, &lt, NULL);
     if (NT_SUCCESS(lk__open_rel(t->target, w, len, FILE_READ_ATTRIBUTES, LK__SHARE_ALL, FILE_OPEN,
                                 0, &h))) {
         if (lk__is_link_entry(t->target, t->wpath, h, w, len))
@@ -222,8 +222,8 @@ lk_ftype lk_sys_tree_entry(lk_tree *t, const char *name)
 
 int lk_sys_tree_unlink(lk_tree *t, const char *name, lk_error *err)
 {
-    wchar_t *w = lk__w_from_utf8(name);
-    DWORD attrs = 0, tag = 0, e;
+    wchar_t *w = lk__w_from_utf8(name), lname[256];
+    DWORD attrs = 0, tag = 0, la = 0, lt = 0, e;
     HANDLE h;
     NTSTATUS st;
     size_t len;
@@ -252,7 +252,12 @@ int lk_sys_tree_unlink(lk_tree *t, const char *name, lk_error *err)
         free(w);
         return rc;
     }
-    if (lk__opened_elsewhere(h, t->wpath, w, len)) {
+    if (lk__dir_lookup(t->target, w, len, &la, &lt, lname) == 1 && lname[0]) {
+        free(w); /* the long name: the path read back has it */
+        w = lk__wcs_dup(lname, (size_t)-1);
+        len = w ? wcslen(w) : 0;
+    }
+    if (!w || lk__opened_elsewhere(h, t->wpath, w, len)) {
         /* wine: the handle is what a Unix symlink names; deleting through it
          * would delete that. */
         rc = lk_error_set(err, LK_EREFUSED, 0,
@@ -261,11 +266,10 @@ int lk_sys_tree_unlink(lk_tree *t, const char *name, lk_error *err)
     } else if (!lk__handle_attrs(h, &attrs, &tag)) {
         rc = lk__win_error(err, GetLastError(), "cannot read the file's attributes");
     } else if ((attrs & FILE_ATTRIBUTE_DIRECTORY) && !lk__is_link(attrs, tag)) {
-        DWORD la = 0, lt = 0;
-        if (lk__dir_lookup(t->target, w, len, &la, &lt) == 1 && lk__is_link(la, lt))
-            rc = lk_error_set(err, LK_EREFUSED, 0,
-                              "%s\\%s is a link this system cannot remove by itself", t->path,
-                              name);
+        if (lk__dir_lookup(t->target, w, len, &la, &lt, NULL) == 1 && lk__is_link(la, lt))
+            rc =
+                lk_error_set(err, LK_EREFUSED, 0,
+                             "%s\\%s is a link this system cannot remove by itself", t->path, name);
         else
             rc = lk_error_set(err, LK_EINVAL, 0, "%s\\%s is a folder: not removed", t->path, name);
     } else if ((e = lk__delete_handle(h, attrs)) != 0) {

@@ -139,8 +139,7 @@ static int next_entry(frame *f, entry *e, NTSTATUS *fail)
             }
             for (;;) {
                 st = NtQueryDirectoryFile(f->dir, NULL, NULL, NULL, &io, f->buf, LK_LIST_BUF,
-                                          (FILE_INFORMATION_CLASS)f->cls, FALSE, NULL,
-                                          !f->started);
+                                          (FILE_INFORMATION_CLASS)f->cls, FALSE, NULL, !f->started);
                 /* Older systems and some file systems know fewer classes. */
                 if (!f->started && (st == (NTSTATUS)0xC0000003L || st == (NTSTATUS)0xC00000BBL ||
                                     st == (NTSTATUS)0xC000000DL)) {
@@ -278,9 +277,9 @@ static void remove_leaf(walk *w, frame *f, const entry *e)
 {
     DWORD ha = 0, ht = 0, err;
     HANDLE h;
-    NTSTATUS st = lk__open_rel(f->dir, e->name, e->len,
-                               DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES,
-                               LK__SHARE_ALL, FILE_OPEN, 0, &h);
+    NTSTATUS st =
+        lk__open_rel(f->dir, e->name, e->len, DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES,
+                     LK__SHARE_ALL, FILE_OPEN, 0, &h);
     if (st == (NTSTATUS)0xC0000022L)
         st = lk__open_rel(f->dir, e->name, e->len, DELETE | FILE_READ_ATTRIBUTES, LK__SHARE_ALL,
                           FILE_OPEN, 0, &h);
@@ -330,17 +329,16 @@ static void remove_leaf(walk *w, frame *f, const entry *e)
  * it is not entered (reported when removing). */
 static HANDLE open_sub(walk *w, frame *f, const entry *e, wchar_t **path, uint64_t *vol)
 {
-    ACCESS_MASK acc = w->mode == WALK_REMOVE
-                          ? DELETE | FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES |
-                                FILE_WRITE_ATTRIBUTES
-                          : FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES;
+    ACCESS_MASK acc = w->mode == WALK_REMOVE ? DELETE | FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES |
+                                                   FILE_WRITE_ATTRIBUTES
+                                             : FILE_LIST_DIRECTORY | FILE_READ_ATTRIBUTES;
     /* Held while we are inside, sharing no delete: it stays what we check. */
     ULONG share = w->mode == WALK_REMOVE ? LK__SHARE_PIN : LK__SHARE_ALL;
     int rm = w->mode == WALK_REMOVE;
     lk__fid id;
     HANDLE h;
-    NTSTATUS st = lk__open_rel(f->dir, e->name, e->len, acc, share, FILE_OPEN, FILE_DIRECTORY_FILE,
-                               &h);
+    NTSTATUS st =
+        lk__open_rel(f->dir, e->name, e->len, acc, share, FILE_OPEN, FILE_DIRECTORY_FILE, &h);
     if (st == (NTSTATUS)0xC0000022L && rm)
         st = lk__open_rel(f->dir, e->name, e->len, acc & ~(ACCESS_MASK)FILE_WRITE_ATTRIBUTES, share,
                           FILE_OPEN, FILE_DIRECTORY_FILE, &h);
@@ -445,8 +443,8 @@ static int pass_error(const lk_remove_pass *pass, const char *path, lk_error *er
                         pass->retryable  ? LK_EBUSY
                         : pass->last_sys ? lk__win_code((DWORD)pass->last_sys)
                                          : LK_EREFUSED,
-                        pass->last_sys, "%lu entr%s left, first %s: %s",
-                        (unsigned long)pass->nleft, pass->nleft == 1 ? "y" : "ies", pass->left[0],
+                        pass->last_sys, "%lu entr%s left, first %s: %s", (unsigned long)pass->nleft,
+                        pass->nleft == 1 ? "y" : "ies", pass->left[0],
                         pass->why && pass->why[0] ? pass->why[0] : "could not be removed");
 }
 

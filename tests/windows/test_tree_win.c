@@ -1,9 +1,8 @@
-/* The held folder on Windows (lk_sys_tree_*), the kill guard rails, path
- * normalisation and DevToolsActivePort, with real files and real processes
- * (under wine in CI). After every removal, everything outside the target is
- * compared byte for byte with what it was before.
- *
- *   test_tree_win
+/* The held folder on Windows (lk_sys_tree_*) with real files and real
+ * processes (under wine in CI): removal of a folder a process holds files
+ * in, links inside it, as it and on the way to it, quarantine, a stale lock
+ * file, volume roots and mount points. After every removal, everything
+ * outside the target is compared byte for byte with what it was before.
  *
  * What wine 8 cannot model, and so is left to a real Windows:
  *   - junctions and symbolic links made through Win32 (FSCTL_SET_REPARSE_POINT
@@ -14,155 +13,22 @@
  *     the reason) where Windows removes the link itself.
  *   - ACLs: wine grants every access, so "access denied" paths, DELETE
  *     refused by an ACL and the non-admin cases are not exercised here.
- *   - Restart Manager (a stub in wine) and NTFS's refusal to rename a folder
- *     with open files under it: here the held handles alone must stop it.
- *   - Ctrl-Break to another console (GenerateConsoleCtrlEvent fails there):
- *     the holder that fights back is asked through its window (WM_CLOSE).
- *   - Critical processes (no ProcessBreakOnTermination in wine) and pid 4
- *     (no System process): refused by the guard before any look-up anyway.
+ *   - volume mount points: under wine a tmpfs mounted by the Unix side
+ *     stands in for one (wine shows it as another volume).
  */
-#include <windows.h>
-
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <wchar.h>
-
-#include "latchkey/sys.h"
-
-#include "win_check.h"
-#include "win_fs.h"
-
-static wchar_t g_dir[MAX_PATH]; /* where the test's executables are */
-static wchar_t g_marker[MAX_PATH];
-
-static void note(const char *fmt, ...)
-{
-    va_list ap;
-    printf("#    ");
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    fflush(stdout);
-}
-
-static int start(const wchar_t *cmdline, PROCESS_INFORMATION *pi)
-{
-    STARTUPINFOW si;
-    wchar_t *buf = _wcsdup(cmdline);
-    int ok;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
-    memset(pi, 0, sizeof *pi);
-    ok = CreateProcessW(NULL, buf, NULL, NULL, FALSE, 0, NULL, NULL, &si, pi) != 0;
-    if (!ok)
-        note("CreateProcess failed (%lu): %ls", GetLastError(), cmdline);
-    free(buf);
-    return ok;
-}
-
-static void stop(PROCESS_INFORMATION *pi)
-{
-    if (pi->hProcess) {
-        TerminateProcess(pi->hProcess, 9);
-        WaitForSingleObject(pi->hProcess, 5000);
-        CloseHandle(pi->hProcess);
-        CloseHandle(pi->hThread);
-        pi->hProcess = NULL;
-    }
-}
-
-static uint64_t start_id_of(HANDLE h)
-{
-    FILETIME c, e, k, u;
-    if (!GetProcessTimes(h, &c, &e, &k, &u))
-        return 0;
-    return ((uint64_t)c.dwHighDateTime << 32) | c.dwLowDateTime;
-}
-
-/* Waits (30 s) for a helper's ready file. */
-static int wait_file(const wchar_t *path, HANDLE proc)
-{
-    int i;
-    for (i = 0; i < 600; i++) {
-        if (exists(path)) {
-            Sleep(50); /* written and closed */
-            return 1;
-        }
-        if (proc && WaitForSingleObject(proc, 50) == WAIT_OBJECT_0)
-            return 0;
-        if (!proc)
-            Sleep(50);
-    }
-    return 0;
-}
-
-static char *read_text(const wchar_t *path)
-{
-    char *buf = NULL;
-    char *p8 = u8(path);
-    size_t n = 0;
-    if (lk_sys_read_file(p8, 1 << 16, 0, &buf, &n, NULL) != LK_OK)
-        buf = NULL;
-    free(p8);
-    return buf;
-}
-
-/* lock_helper (the existing holder) on `file`, with no sharing. */
-static int hold(const wchar_t *file, const wchar_t *ready, PROCESS_INFORMATION *pi)
-{
-    wchar_t cmd[4 * MAX_PATH];
-    DeleteFileW(ready);
-    _snwprintf(cmd, sizeof cmd / sizeof cmd[0], L"\"%ls\\lock_helper.exe\" hold \"%ls\" \"%ls\"",
-               g_dir, file, ready);
-    cmd[sizeof cmd / sizeof cmd[0] - 1] = L'\0';
-    return start(cmd, pi) && wait_file(ready, pi->hProcess);
-}
-
-static void mkdirs(const wchar_t *base, const wchar_t *const *rel)
-{
-    for (; *rel; rel++) {
-        wchar_t *p = wjoin(base, *rel);
-        CreateDirectoryW(p, NULL);
-        free(p);
-    }
-}
-
-static void put(const wchar_t *base, const wchar_t *rel, const char *text)
-{
-    wchar_t *p = wjoin(base, rel);
-    make_file(p, text);
-    free(p);
-}
-
-static int has_left(const lk_remove_pass *pass, const char *suffix, const char *why_part)
-{
-    size_t i, n = strlen(suffix);
-    for (i = 0; i < pass->nleft; i++) {
-        size_t m = strlen(pass->left[i]);
-        if (m >= n && _stricmp(pass->left[i] + m - n, suffix) == 0 &&
-            (!why_part || (pass->why && pass->why[i] && strstr(pass->why[i], why_part))))
-            return 1;
-    }
-    return 0;
-}
-
-static void print_pass(const lk_remove_pass *pass)
-{
-    size_t i;
-    for (i = 0; i < pass->nleft; i++)
-        note("  left: %s (%s)", pass->left[i],
-             pass->why && pass->why[i] ? pass->why[i] : "no reason given");
-}
+#include "win_tree_test.h"
 
 /* ---- 1. a held folder ---------------------------------------------------- */
 
 static void test_held_folder(const wchar_t *base)
 {
-    static const wchar_t *const dirs[] = {L"h", L"h\\outside", L"h\\session-1", L"h\\session-1\\Default",
-                                          L"h\\session-1\\Default\\Cache", L"h\\session-10", NULL};
+    static const wchar_t *const dirs[] = {L"h",
+                                          L"h\\outside",
+                                          L"h\\session-1",
+                                          L"h\\session-1\\Default",
+                                          L"h\\session-1\\Default\\Cache",
+                                          L"h\\session-10",
+                                          NULL};
     wchar_t *h = wjoin(base, L"h"), *target = wjoin(h, L"session-1");
     wchar_t *cookies = wjoin(target, L"Default\\Cookies"), *ready = wjoin(base, L"ready-h");
     wchar_t *ro = wjoin(target, L"Default\\readonly.txt");
@@ -259,9 +125,10 @@ out:
 
 static void test_links(const wchar_t *base)
 {
-    static const wchar_t *const dirs[] = {L"l", L"l\\outside", L"l\\outside\\sub", L"l\\tree",
-                                          L"l\\tree\\a", L"l\\tree\\a\\b", L"l\\realparent",
-                                          L"l\\realparent\\s", NULL};
+    static const wchar_t *const dirs[] = {
+        L"l",          L"l\\outside",    L"l\\outside\\sub", L"l\\tree",
+        L"l\\tree\\a", L"l\\tree\\a\\b", L"l\\realparent",   L"l\\realparent\\s",
+        NULL};
     wchar_t *l = wjoin(base, L"l"), *outside = wjoin(l, L"outside"), *tree = wjoin(l, L"tree");
     wchar_t *dlink = wjoin(tree, L"a\\b\\dirlink"), *flink = wjoin(tree, L"a\\filelink");
     wchar_t *okeep = wjoin(outside, L"keep.txt"), *tlink = wjoin(l, L"target-link");
@@ -292,8 +159,8 @@ static void test_links(const wchar_t *base)
         GetFileAttributesW(dslink) != INVALID_FILE_ATTRIBUTES)
         note("and a directory symbolic link to it");
     else
-        note("no directory symbolic link (%s)", is_wine() ? "wine: CreateSymbolicLinkW is a stub"
-                                                          : "no privilege for it here");
+        note("no directory symbolic link (%s)",
+             is_wine() ? "wine: CreateSymbolicLinkW is a stub" : "no privilege for it here");
     fk = make_file_link(flink, okeep, g_marker);
     tk = make_dir_link(tlink, outside, g_marker);
     pk = make_dir_link(plink, outside, g_marker);
@@ -315,8 +182,7 @@ static void test_links(const wchar_t *base)
         wchar_t *via = wjoin(plink, L"sub");
         via8 = u8(via);
         rc = lk_sys_tree_open(via8, &t, &err);
-        CHECK(rc == LK_EREFUSED && t == NULL,
-              "a path through a link is refused: %s", err.msg);
+        CHECK(rc == LK_EREFUSED && t == NULL, "a path through a link is refused: %s", err.msg);
         CHECK(strstr(err.msg, "parent-link") != NULL, "and the message names the link");
         free(via);
     }
@@ -366,156 +232,6 @@ out:
     free(via8);
 }
 
-/* ---- 3. a parent swapped for a link while the folder is held ------------- */
-
-static void layout_swap(const wchar_t *dir)
-{
-    static const wchar_t *const dirs[] = {L"", L"outside", L"outside\\target",
-                                          L"outside\\target\\Default", L"g", L"g\\p",
-                                          L"g\\p\\target", L"g\\p\\target\\Default", NULL};
-    mkdirs(dir, dirs);
-    /* The outside mirrors the target: a delete that followed the swap would
-     * find the same names there. */
-    put(dir, L"outside\\target\\Default\\Cookies", "outside cookies");
-    put(dir, L"outside\\target\\notes.txt", "someone's notes");
-    put(dir, L"g\\p\\target\\Default\\Cookies", "session cookies");
-    put(dir, L"g\\p\\target\\Local State", "{}");
-}
-
-static void test_swap_from_test(const wchar_t *base)
-{
-    wchar_t *d = wjoin(base, L"sw"), *outside = wjoin(d, L"outside"), *g = wjoin(d, L"g");
-    wchar_t *p = wjoin(d, L"g\\p"), *away = wjoin(d, L"g\\p-away"), *gaway = wjoin(d, L"g-away");
-    wchar_t *target = wjoin(p, L"target");
-    char *target8 = u8(target), *before, *after;
-    const char *made;
-    lk_remove_pass pass;
-    lk_tree *t = NULL;
-    lk_error err;
-    DWORD e1, e2;
-    int rc;
-
-    layout_swap(d);
-    before = digest(outside);
-    rc = lk_sys_tree_open(target8, &t, &err);
-    if (!CHECK(rc == LK_OK, "held: %s", rc ? err.msg : "ok"))
-        goto out;
-    /* The attack, between open and remove: the parent away, a link there. */
-    e1 = MoveFileExW(p, away, 0) ? 0 : GetLastError();
-    e2 = MoveFileExW(g, gaway, 0) ? 0 : GetLastError();
-    CHECK(e1 != 0, "renaming the held parent fails (error %lu)", e1);
-    CHECK(e2 != 0, "renaming the folder above it fails too (error %lu)", e2);
-    made = e1 == 0 ? make_dir_link(p, outside, g_marker) : NULL;
-    if (made)
-        note("the parent was swapped for %s", made);
-    rc = lk_sys_tree_check(t, &err);
-    CHECK(rc == LK_OK || made, "lk_sys_tree_check: %s", rc ? err.msg : "the same folder");
-    memset(&pass, 0, sizeof pass);
-    rc = lk_sys_tree_remove_once(t, &pass, &err);
-    print_pass(&pass);
-    CHECK(rc == LK_OK && !exists(target), "the held folder is removed: %s", rc ? err.msg : "ok");
-    CHECK(exists(p) && exists(g), "its parents are still there");
-    lk_remove_pass_free(&pass);
-    after = digest(outside);
-    CHECK(strcmp(before, after) == 0, "outside is intact byte for byte");
-    free(after);
-out:
-    lk_sys_tree_close(t);
-    free(before);
-    free(d);
-    free(outside);
-    free(g);
-    free(p);
-    free(away);
-    free(gaway);
-    free(target);
-    free(target8);
-}
-
-/* The holder does the swap itself when asked to end (WM_CLOSE). `held`: the
- * folder is held across the ending, as the doctor does; else (the control)
- * it is only opened afterwards, which shows the swap really works. */
-static void test_swap_by_holder(const wchar_t *base, int held)
-{
-    wchar_t *d = wjoin(base, held ? L"fh" : L"fu"), *outside = wjoin(d, L"outside");
-    wchar_t *p = wjoin(d, L"g\\p"), *away = wjoin(d, L"g\\p-away"), *target = wjoin(p, L"target");
-    wchar_t *cookies = wjoin(target, L"Default\\Cookies"), *ready = wjoin(d, L"ready");
-    wchar_t *report = wjoin(d, L"report"), *marker = wjoin(d, L"marker"), cmd[8 * MAX_PATH];
-    char *target8 = u8(target), *before, *after, *rep = NULL;
-    PROCESS_INFORMATION pi = {0};
-    lk_remove_pass pass;
-    lk_tree *t = NULL;
-    lk_error err;
-    long pid;
-    int rc, alive = 1;
-    uint64_t sid;
-
-    layout_swap(d);
-    before = digest(outside);
-    _snwprintf(cmd, sizeof cmd / sizeof cmd[0],
-               L"\"%ls\\tree_helper.exe\" fight \"%ls\" \"%ls\" \"%ls\" \"%ls\" \"%ls\" \"%ls\" "
-               L"\"%ls\"",
-               g_dir, cookies, ready, p, away, outside, report, marker);
-    cmd[sizeof cmd / sizeof cmd[0] - 1] = L'\0';
-    if (!CHECK(start(cmd, &pi) && wait_file(ready, pi.hProcess),
-               "a holder that fights back holds Cookies (%s)", held ? "held" : "control"))
-        goto out;
-    if (held) {
-        rc = lk_sys_tree_open(target8, &t, &err);
-        if (!CHECK(rc == LK_OK, "the doctor holds the folder: %s", rc ? err.msg : "ok"))
-            goto out;
-    }
-    pid = (long)pi.dwProcessId;
-    sid = start_id_of(pi.hProcess);
-    rc = lk_sys_proc_end(pid, sid, 0, &err);
-    CHECK(rc == LK_OK, "asked to end (WM_CLOSE): %s", rc ? err.msg : "ok");
-    lk_sys_proc_wait(&pid, &sid, 1, lk_sys_now_ms() + 20000, &alive);
-    CHECK(!alive, "it exited");
-    rep = read_text(report);
-    CHECK(rep != NULL, "it reported what it did: %s", rep ? rep : "nothing");
-    if (held) {
-        CHECK(rep && strncmp(rep, "rename=0 ", 9) != 0,
-              "its rename of the parent failed: the parent is held");
-        rc = lk_sys_tree_check(t, &err);
-        CHECK(rc == LK_OK, "lk_sys_tree_check after the kill: %s", rc ? err.msg : "unchanged");
-        memset(&pass, 0, sizeof pass);
-        rc = lk_sys_tree_remove_once(t, &pass, &err);
-        print_pass(&pass);
-        CHECK(rc == LK_OK && !exists(target), "the real folder is removed: %s",
-              rc ? err.msg : "ok");
-        lk_remove_pass_free(&pass);
-    } else {
-        /* The control: not held, the swap went through; what the path names
-         * now is refused. */
-        CHECK(rep && strncmp(rep, "rename=0 link=", 14) == 0 && !strstr(rep, "link=none"),
-              "unheld, the holder swapped the parent for a link");
-        rc = lk_sys_tree_open(target8, &t, &err);
-        CHECK(rc == LK_EREFUSED, "opening the path now is refused: %s", err.msg);
-        memset(&pass, 0, sizeof pass);
-        rc = lk_sys_remove_tree_once(target8, &pass, &err);
-        CHECK(rc == LK_EREFUSED, "and so is removing it: %s", err.msg);
-        lk_remove_pass_free(&pass);
-    }
-    after = digest(outside);
-    CHECK(strcmp(before, after) == 0, "outside (the swap's target) is intact byte for byte");
-    free(after);
-out:
-    lk_sys_tree_close(t);
-    stop(&pi);
-    free(before);
-    free(rep);
-    free(d);
-    free(outside);
-    free(p);
-    free(away);
-    free(target);
-    free(cookies);
-    free(ready);
-    free(report);
-    free(marker);
-    free(target8);
-}
-
 /* ---- 4. quarantine ------------------------------------------------------- */
 
 static void test_move_aside(const wchar_t *base)
@@ -532,9 +248,11 @@ static void test_move_aside(const wchar_t *base)
     wchar_t *q = wjoin(base, L"q"), *trash = wjoin(q, L".latchkey-trash");
     wchar_t *target = wjoin(q, L"session-q"), *e = wjoin(q, L"session-e");
     wchar_t *moved_w = wjoin(trash, L"session-q-1");
-    wchar_t *t2 = wjoin(q, L".trash2"), *lt = wjoin(q, L".trash-link"), *ls = wjoin(q, L"session-l");
+    wchar_t *t2 = wjoin(q, L".trash2"), *lt = wjoin(q, L".trash-link"),
+            *ls = wjoin(q, L"session-l");
     wchar_t *elsewhere = wjoin(q, L"elsewhere");
-    char *target8 = u8(target), *e8 = u8(e), *ls8 = u8(ls), *moved = NULL, *moved_expect = u8(moved_w);
+    char *target8 = u8(target), *e8 = u8(e), *ls8 = u8(ls), *moved = NULL,
+         *moved_expect = u8(moved_w);
     char *trash_before, *trash_after, *else_before, *else_after;
     const char *made;
     lk_remove_pass pass;
@@ -559,11 +277,13 @@ static void test_move_aside(const wchar_t *base)
     CHECK(!exists(target) && exists(moved_w), "the name is free, the folder in the trash");
     CHECK(lk_sys_tree_check(t, &err) == LK_OK && _stricmp(lk_sys_tree_path(t), moved_expect) == 0,
           "the tree now stands for the moved folder");
-    CHECK(rc == LK_OK && lk_sys_tree_move_aside(t, ".latchkey-trash", "again", &moved, &err) != LK_OK,
+    CHECK(rc == LK_OK &&
+              lk_sys_tree_move_aside(t, ".latchkey-trash", "again", &moved, &err) != LK_OK,
           "a second move aside is refused");
     memset(&pass, 0, sizeof pass);
     rc = lk_sys_tree_remove_once(t, &pass, &err);
-    CHECK(rc == LK_OK && !exists(moved_w), "removed where it was moved to: %s", rc ? err.msg : "ok");
+    CHECK(rc == LK_OK && !exists(moved_w), "removed where it was moved to: %s",
+          rc ? err.msg : "ok");
     lk_remove_pass_free(&pass);
     lk_sys_tree_drop_trash(t, ".latchkey-trash");
     trash_after = digest(trash);
@@ -671,11 +391,14 @@ static void test_unlink(const wchar_t *base)
     CHECK(rc == LK_EINVAL, "a folder is never unlinked: %s", err.msg);
     CHECK(lk_sys_tree_unlink(t, "..\\u", &err) == LK_EINVAL, "a name with a separator is refused");
     if (fk) {
-        CHECK(lk_sys_tree_entry(t, "SingletonLink") == LK_FT_LINK, "lk_sys_tree_entry: %s is a link", fk);
+        CHECK(lk_sys_tree_entry(t, "SingletonLink") == LK_FT_LINK,
+              "lk_sys_tree_entry: %s is a link", fk);
         rc = lk_sys_tree_unlink(t, "SingletonLink", &err);
         if (is_wine())
-            CHECK(rc == LK_EREFUSED, "wine: unlinking it is refused, never done through the "
-                                     "file it names (%s)", err.msg);
+            CHECK(rc == LK_EREFUSED,
+                  "wine: unlinking it is refused, never done through the "
+                  "file it names (%s)",
+                  err.msg);
         else
             CHECK(rc == LK_OK, "the link itself is removed: %s", rc ? err.msg : "ok");
     }
@@ -700,126 +423,6 @@ out:
     free(okeep);
     free(flink);
     free(prof8);
-}
-
-/* ---- 6. the kill guard --------------------------------------------------- */
-
-static int line_says(const char *rep, const char *what, const char *code)
-{
-    const char *p = rep;
-    size_t n = strlen(what);
-    while (p && *p) {
-        if (strncmp(p, what, n) == 0 && p[n] == ' ') {
-            const char *sp = strchr(p + n + 1, ' ');
-            return sp && strncmp(sp + 1, code, strlen(code)) == 0;
-        }
-        p = strchr(p, '\n');
-        if (p)
-            p++;
-    }
-    return 0;
-}
-
-static void test_kill_guard(const wchar_t *base)
-{
-    wchar_t *report = wjoin(base, L"guard-report"), cmd[3 * MAX_PATH];
-    PROCESS_INFORMATION pi = {0};
-    lk_snapshot *snap = NULL;
-    const lk_proc *me;
-    lk_error err;
-    DWORD code = 99;
-    char *rep = NULL;
-    int rc;
-
-    rc = lk_sys_proc_end(lk_sys_self_pid(), start_id_of(GetCurrentProcess()), 1, &err);
-    CHECK(rc == LK_EREFUSED, "lk_sys_proc_end of this process: refused (%s)", err.msg);
-    rc = lk_sys_proc_end(4, 0, 1, &err);
-    CHECK(rc == LK_EREFUSED, "pid 4: refused (%s)", err.msg);
-    rc = lk_sys_proc_end(0, 0, 1, &err);
-    CHECK(rc == LK_EREFUSED, "pid 0: refused (%s)", err.msg);
-    if (lk_sys_snapshot(&snap, LK_SNAP_PROCS, &err) == LK_OK &&
-        (me = lk_snapshot_find(snap, lk_sys_self_pid())) != NULL) {
-        const lk_proc *parent = lk_snapshot_find(snap, me->ppid);
-        if (parent) {
-            rc = lk_sys_proc_end(parent->pid, parent->start_id, 1, &err);
-            CHECK(rc == LK_EREFUSED, "our parent %s (pid %ld): refused (%s)", parent->name,
-                  parent->pid, err.msg);
-        } else {
-            note("this process has no parent in the process table (ppid %ld: started from "
-                 "the Unix side under wine); the chain below stands in for it",
-                 me->ppid);
-        }
-    }
-    lk_snapshot_free(snap);
-
-    /* test -> chain -> guard: the guard tries its parent and grandparent. */
-    _snwprintf(cmd, sizeof cmd / sizeof cmd[0], L"\"%ls\\tree_helper.exe\" chain \"%ls\"", g_dir,
-               report);
-    cmd[sizeof cmd / sizeof cmd[0] - 1] = L'\0';
-    DeleteFileW(report);
-    if (!CHECK(start(cmd, &pi), "tree_helper chain started"))
-        goto out;
-    WaitForSingleObject(pi.hProcess, 60000);
-    GetExitCodeProcess(pi.hProcess, &code);
-    rep = read_text(report);
-    note("guard report:\n%s", rep ? rep : "(none)");
-    CHECK(rep && strstr(rep, "\ndone\n"), "the guard finished its report (it did not end itself)");
-    CHECK(rep && line_says(rep, "parent", "refused"), "its parent: LK_EREFUSED");
-    CHECK(rep && line_says(rep, "grandparent", "refused"),
-          "its grandparent (this test): LK_EREFUSED");
-    CHECK(rep && line_says(rep, "pid4", "refused") && line_says(rep, "pid0", "refused"),
-          "pids 4 and 0: LK_EREFUSED");
-    CHECK(rep && line_says(rep, "self", "refused"), "itself: LK_EREFUSED");
-    CHECK(code == 0, "its parent ran to its end, not ended (exit code %lu)", code);
-    CHECK(WaitForSingleObject(GetCurrentProcess(), 0) == WAIT_TIMEOUT, "and we are still here");
-out:
-    stop(&pi);
-    free(rep);
-    free(report);
-}
-
-/* ---- 7. paths ------------------------------------------------------------ */
-
-static void expect_abs(const char *in, const char *want)
-{
-    char *out = NULL;
-    lk_error err;
-    int rc = lk_sys_abspath(in, &out, &err);
-    CHECK(rc == LK_OK && out && strcmp(out, want) == 0, "abspath(%s) = %s (got %s)", in, want,
-          rc ? err.msg : out);
-    free(out);
-}
-
-static void test_abspath(const wchar_t *base)
-{
-    wchar_t old[MAX_PATH];
-    char *b8 = u8(base), want[3 * MAX_PATH], up[2 * MAX_PATH], *slash;
-    CHECK(lk_sys_path_win() == 1, "lk_sys_path_win() is 1 here");
-    GetCurrentDirectoryW(MAX_PATH, old);
-    SetCurrentDirectoryW(base);
-    snprintf(want, sizeof want, "%s\\x", b8);
-    expect_abs("x", want);
-    expect_abs("x\\", want);
-    expect_abs(".\\x", want);
-    expect_abs("x/", want);
-    expect_abs(".//x", want);
-    snprintf(up, sizeof up, "%s", b8);
-    slash = strrchr(up, '\\');
-    if (slash)
-        *slash = '\0';
-    snprintf(want, sizeof want, "%s\\x", up);
-    expect_abs("..\\x", want);
-    SetCurrentDirectoryW(old);
-    expect_abs("C:/x", "C:\\x");
-    expect_abs("C:\\a\\.\\b\\..\\x", "C:\\a\\x");
-    expect_abs("\\\\?\\C:\\x", "C:\\x");
-    expect_abs("\\??\\C:\\x", "C:\\x");
-    expect_abs("\\\\.\\C:\\x", "C:\\x");
-    expect_abs("//?/C:/x", "C:\\x");
-    expect_abs("\\\\?\\UNC\\server\\share\\x", "\\\\server\\share\\x");
-    expect_abs("\\\\server\\share\\x\\", "\\\\server\\share\\x");
-    expect_abs("//server/share/x", "\\\\server\\share\\x");
-    free(b8);
 }
 
 static void test_roots(void)
@@ -856,7 +459,9 @@ static void test_mounts(const wchar_t *base)
     mkdirs(base, dirs);
     um = unix_path(mnt);
     umd = unix_path(mounted);
-    if (!um || !umd || unix_sh(g_marker, "mount -t tmpfs lk-test '%s' && mount -t tmpfs lk-test '%s'", um, umd) != 0) {
+    if (!um || !umd ||
+        unix_sh(g_marker, "mount -t tmpfs lk-test '%s' && mount -t tmpfs lk-test '%s'", um, umd) !=
+            0) {
         note("cannot mount a tmpfs here (not root?): mount points not tested");
         goto out;
     }
@@ -887,171 +492,15 @@ out:
     free(umd);
 }
 
-/* ---- 8. DevToolsActivePort ------------------------------------------------ */
-
-static void test_active_port(const wchar_t *base)
-{
-    static const wchar_t *const dirs[] = {L"dt", L"dt\\p1", L"dt\\p2", L"dt\\p3", L"dt\\elsewhere",
-                                          NULL};
-    wchar_t *dt = wjoin(base, L"dt"), *good = wjoin(dt, L"p1\\DevToolsActivePort");
-    wchar_t *dlink = wjoin(dt, L"p2\\DevToolsActivePort"), *flink = wjoin(dt, L"p3\\DevToolsActivePort");
-    wchar_t *elsewhere = wjoin(dt, L"elsewhere"), *secret = wjoin(elsewhere, L"secret");
-    char *good8 = u8(good), *dlink8 = u8(dlink), *flink8 = u8(flink), *buf = NULL;
-    const char *dk, *fk;
-    HANDLE pipe;
-    lk_error err;
-    size_t n = 0;
-    int64_t t0;
-    int rc;
-
-    mkdirs(base, dirs);
-    make_file(good, "9222\n/devtools/browser/abc\n");
-    make_file(secret, "1234\n/devtools/browser/not-yours\n");
-    rc = lk_sys_read_file(good8, 4096, 0, &buf, &n, &err);
-    CHECK(rc == LK_OK && buf && strncmp(buf, "9222\n", 5) == 0, "a plain DevToolsActivePort reads");
-    free(buf);
-    buf = NULL;
-
-    dk = make_dir_link(dlink, elsewhere, g_marker);
-    if (CHECK(dk != NULL, "DevToolsActivePort is %s to a folder", dk ? dk : "no link")) {
-        t0 = lk_sys_now_ms();
-        rc = lk_sys_read_file(dlink8, 4096, 0, &buf, &n, &err);
-        CHECK(rc != LK_OK && !buf, "not followed: %s", err.msg);
-        CHECK(strstr(err.msg, "link") || strstr(err.msg, "folder"), "and the error says why");
-        CHECK(lk_sys_now_ms() - t0 < 2000, "at once");
-    }
-    fk = make_file_link(flink, secret, g_marker);
-    if (fk) {
-        rc = lk_sys_read_file(flink8, 4096, 0, &buf, &n, &err);
-        CHECK(rc != LK_OK && !buf, "DevToolsActivePort as %s is not read through: %s", fk, err.msg);
-    } else {
-        note("no file symbolic link could be made (needs a privilege on Windows)");
-    }
-
-    /* A named pipe: opening a client end would connect to whoever serves it,
-     * and a read would wait for them. Refused before anything is opened. */
-    pipe = CreateNamedPipeW(L"\\\\.\\pipe\\latchkey-test-devtools", PIPE_ACCESS_DUPLEX,
-                            PIPE_TYPE_BYTE | PIPE_WAIT, 1, 512, 512, 0, NULL);
-    if (CHECK(pipe != INVALID_HANDLE_VALUE, "a named pipe served by the test")) {
-        t0 = lk_sys_now_ms();
-        rc = lk_sys_read_file("\\\\.\\pipe\\latchkey-test-devtools", 4096, 0, &buf, &n, &err);
-        CHECK(rc == LK_EINVAL && !buf, "a pipe path is refused: %s", err.msg);
-        CHECK(lk_sys_now_ms() - t0 < 2000, "at once, no hang");
-        rc = lk_sys_read_file("\\\\?\\pipe\\latchkey-test-devtools", 4096, 0, &buf, &n, &err);
-        CHECK(rc == LK_EINVAL && !buf, "also spelled \\\\?\\pipe\\: %s", err.msg);
-        {
-            /* Non-blocking: ConnectNamedPipe then only says whether a client came. */
-            DWORD mode = PIPE_READMODE_BYTE | PIPE_NOWAIT;
-            BOOL ok;
-            SetNamedPipeHandleState(pipe, &mode, NULL, NULL);
-            ok = ConnectNamedPipe(pipe, NULL);
-            CHECK(!ok && GetLastError() == ERROR_PIPE_LISTENING,
-                  "and nobody connected to the pipe (%lu)", ok ? 0 : GetLastError());
-        }
-        CloseHandle(pipe);
-    }
-    rc = lk_sys_read_file("NUL", 4096, 0, &buf, &n, &err);
-    CHECK(rc != LK_OK && !buf, "the NUL device is not read: %s", err.msg);
-    free(dt);
-    free(good);
-    free(dlink);
-    free(flink);
-    free(elsewhere);
-    free(secret);
-    free(good8);
-    free(dlink8);
-    free(flink8);
-}
-
-/* ---- 9. homes ------------------------------------------------------------ */
-
-static void test_homes(void)
-{
-    wchar_t saved[MAX_PATH];
-    char *home, *again, **homes = NULL;
-    const char *const *within, *const *roots, *const *exact;
-    size_t n = 0, i;
-    int rc, found = 0, has_chrome = 0, has_signal = 0, has_roaming = 0, has_docs = 0;
-    DWORD had = GetEnvironmentVariableW(L"USERPROFILE", saved, MAX_PATH);
-
-    home = lk_sys_home_dir();
-    CHECK(home && home[1] == ':', "lk_sys_home_dir: %s", home ? home : "(null)");
-    SetEnvironmentVariableW(L"USERPROFILE", L"C:\\not-my-home");
-    again = lk_sys_home_dir();
-    CHECK(home && again && strcmp(home, again) == 0,
-          "it comes from the account, not from %%USERPROFILE%% (%s)", again ? again : "(null)");
-    SetEnvironmentVariableW(L"USERPROFILE", had && had < MAX_PATH ? saved : NULL);
-    rc = lk_sys_home_dirs(&homes, &n);
-    CHECK(rc == LK_OK && n >= 1, "lk_sys_home_dirs: %lu homes", (unsigned long)n);
-    for (i = 0; i < n; i++) {
-        note("  home: %s", homes[i]);
-        if (home && _stricmp(homes[i], home) == 0)
-            found = 1;
-        CHECK(strchr(homes[i], '%') == NULL, "%s has its variables expanded", homes[i]);
-        free(homes[i]);
-    }
-    free(homes);
-    CHECK(found, "ours is among them");
-    lk_sys_home_protected(&within, &roots, &exact);
-    for (i = 0; within && within[i]; i++) {
-        has_chrome |= strcmp(within[i], "AppData\\Local\\Google\\Chrome\\User Data") == 0;
-        has_signal |= strcmp(within[i], "AppData\\Roaming\\Signal") == 0;
-    }
-    for (i = 0; roots && roots[i]; i++)
-        has_roaming |= strcmp(roots[i], "AppData\\Roaming") == 0;
-    for (i = 0; exact && exact[i]; i++)
-        has_docs |= strcmp(exact[i], "Documents") == 0;
-    CHECK(has_chrome && has_signal && has_roaming && has_docs,
-          "the protected lists name Chrome's profile, Signal, AppData\\Roaming and Documents");
-    free(home);
-    free(again);
-}
-
 int main(void)
 {
-    wchar_t tmp[MAX_PATH], base[MAX_PATH], *slash;
-    char *base8;
-    lk_remove_pass pass;
-    lk_error err;
-
-    setvbuf(stdout, NULL, _IONBF, 0);
-    GetModuleFileNameW(NULL, g_dir, MAX_PATH);
-    slash = wcsrchr(g_dir, L'\\');
-    if (slash)
-        *slash = L'\0';
-    GetTempPathW(MAX_PATH, tmp);
-    _snwprintf(base, MAX_PATH, L"%lslk-tree-%lu", tmp, GetCurrentProcessId());
-    base[MAX_PATH - 1] = L'\0';
-    CreateDirectoryW(base, NULL);
-    _snwprintf(g_marker, MAX_PATH, L"%ls\\unix-status", base);
-    base8 = u8(base);
-    note("working in %s%s", base8, is_wine() ? " (under wine)" : "");
-
+    wchar_t base[MAX_PATH];
+    char *base8 = begin(L"tree", base);
     test_held_folder(base);
     test_links(base);
-    test_swap_from_test(base);
-    test_swap_by_holder(base, 0);
-    test_swap_by_holder(base, 1);
     test_move_aside(base);
     test_unlink(base);
-    test_kill_guard(base);
-    test_abspath(base);
     test_roots();
     test_mounts(base);
-    test_active_port(base);
-    test_homes();
-
-    /* Our scratch folder; links in it (wine) are left, the rest goes. */
-    memset(&pass, 0, sizeof pass);
-    lk_sys_remove_tree_once(base8, &pass, &err);
-    lk_remove_pass_free(&pass);
-    if (is_wine()) {
-        char *ub = unix_path(base);
-        if (ub && strstr(ub, "lk-tree-"))
-            unix_sh(L"C:\\windows\\temp\\lk-tree-status", "rm -rf '%s'", ub);
-        free(ub);
-    }
-    free(base8);
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
+    return finish(base, base8);
 }

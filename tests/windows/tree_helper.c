@@ -86,6 +86,7 @@ static BOOL WINAPI on_ctrl(DWORD type)
 static int run_fight(int argc)
 {
     WNDCLASSW wc;
+    HWND w;
     MSG msg;
     char ready[32];
     if (argc < 9)
@@ -100,9 +101,10 @@ static int run_fight(int argc)
     wc.hInstance = GetModuleHandleW(NULL);
     wc.lpszClassName = L"LatchkeyTreeHelper";
     RegisterClassW(&wc);
-    CreateWindowExW(0, wc.lpszClassName, L"tree_helper", WS_OVERLAPPEDWINDOW | WS_VISIBLE, 0, 0,
-                    200, 100, NULL, NULL, wc.hInstance, NULL);
-    snprintf(ready, sizeof ready, "%lu\n", (unsigned long)GetCurrentProcessId());
+    w = CreateWindowExW(0, wc.lpszClassName, L"tree_helper", WS_OVERLAPPEDWINDOW | WS_VISIBLE, 0, 0,
+                        200, 100, NULL, NULL, wc.hInstance, NULL);
+    snprintf(ready, sizeof ready, "%lu %s\n", (unsigned long)GetCurrentProcessId(),
+             w ? "window" : "nowindow");
     write_text(g_argv[3], ready);
     while (GetMessageW(&msg, NULL, 0, 0) > 0) {
         TranslateMessage(&msg);
@@ -140,8 +142,8 @@ static int run_guard(void)
     }
     me = lk_snapshot_find(snap, lk_sys_self_pid());
     parent = me ? lk_snapshot_find(snap, me->ppid) : NULL;
-    fprintf(out, "pids: self %ld parent %ld grandparent %ld\n", lk_sys_self_pid(), me ? me->ppid : 0L,
-            parent ? parent->ppid : 0L);
+    fprintf(out, "pids: self %ld parent %ld grandparent %ld\n", lk_sys_self_pid(),
+            me ? me->ppid : 0L, parent ? parent->ppid : 0L);
     if (me && me->ppid > 0)
         try_end(out, "parent", snap, me->ppid);
     if (parent && parent->ppid > 0)

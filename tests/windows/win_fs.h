@@ -99,7 +99,7 @@ static inline char *unix_path(const wchar_t *w)
 {
     typedef char *(CDECL * fn_t)(LPCWSTR);
     fn_t fn = (fn_t)(void (*)(void))GetProcAddress(GetModuleHandleW(L"kernel32.dll"),
-                                                    "wine_get_unix_file_name");
+                                                   "wine_get_unix_file_name");
     char *p, *copy;
     if (!fn || !(p = fn(w)))
         return NULL;
