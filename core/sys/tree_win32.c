@@ -100,7 +100,12 @@ static int open_component(lk_tree *t, const wchar_t *dir_path, const wchar_t *na
                             "real path",
                             shown);
     }
-    if (lk__fid_get(dir, &up) && lk__fid_get(h, &here) && up.vol != here.vol) {
+    if (!lk__fid_get(dir, &up) || !lk__fid_get(h, &here)) {
+        DWORD e = GetLastError();
+        CloseHandle(h);
+        return lk__win_error(err, e, "cannot read a folder's identity on the way");
+    }
+    if (up.vol != here.vol) {
         CloseHandle(h);
         return lk_error_set(err, LK_EREFUSED, 0,
                             "another volume is mounted at %s: give the folder's real path", shown);
@@ -300,15 +305,24 @@ int lk_sys_tree_check(lk_tree *t, lk_error *err)
     int rc;
     if (!t)
         return lk_error_set(err, LK_EINVAL, 0, "no folder");
-    if (t->gone || !t->target)
+    if (t->gone)
         return lk_error_set(err, LK_ENOENT, 0, "%s is gone", t->path);
+    if (!t->target)
+        return lk_error_set(err, LK_EREFUSED, 0,
+                            "%s is no longer held: it changed while it was opened again", t->path);
     st = lk__open_rel(t->chain[t->nchain - 1], t->name, wcslen(t->name), FILE_READ_ATTRIBUTES,
                       LK__SHARE_ALL, FILE_OPEN, 0, &now);
     if (!NT_SUCCESS(st)) {
         DWORD e = lk__nt_err(st);
-        if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND || e == ERROR_DELETE_PENDING)
+        FILE_STANDARD_INFO si;
+        if (e != ERROR_FILE_NOT_FOUND && e != ERROR_PATH_NOT_FOUND && e != ERROR_DELETE_PENDING)
+            return lk__win_error(err, e, t->path);
+        /* The name is gone: so is the folder only if what we hold is being
+         * deleted; else it lives on under another name. */
+        if (GetFileInformationByHandleEx(t->target, FileStandardInfo, &si, sizeof si) &&
+            si.DeletePending)
             return lk_error_set(err, LK_ENOENT, (int)e, "%s is gone", t->path);
-        return lk__win_error(err, e, t->path);
+        return lk_error_set(err, LK_EREFUSED, (int)e, "%s was moved away: not touched", t->path);
     }
     rc = same_target(t, now, err);
     CloseHandle(now);
