@@ -1,11 +1,14 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "latchkey/sys.h"
 
 void lk_cli_error(const lk_error *err, const char *hint)
 {
-    fprintf(stderr, "latchkeyctl: %s\n", err->msg[0] ? err->msg : lk_code_name(err->code));
+    fprintf(stderr, "latchkeyctl: %s\n",
+            lk_cli_text(err->msg[0] ? err->msg : lk_code_name(err->code)));
     if (hint)
         fprintf(stderr, "%s\n", hint);
 }
@@ -19,10 +22,50 @@ char *lk_cli_strdup(const char *s)
     return d;
 }
 
+const char *lk_cli_text(const char *s)
+{
+    static char bufs[4][16384];
+    static int next;
+    char *out = bufs[next], *o = out;
+    const unsigned char *p = (const unsigned char *)(s ? s : "(null)");
+    size_t room = sizeof bufs[0] - 5;
+    next = (next + 1) % 4;
+    for (; *p && (size_t)(o - out) < room; p++) {
+        /* C1 controls are U+0080..U+009F: 0xC2 0x80..0x9F in UTF-8. */
+        int c1 = p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F;
+        if (*p < 0x20 || *p == 0x7F || c1) {
+            o += snprintf(o, 5, "\\x%02x", c1 ? p[1] : *p);
+            p += c1;
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static int bad(const char *what, const char *arg)
 {
-    fprintf(stderr, "latchkeyctl: %s '%s' (see latchkeyctl --help)\n", what, arg);
+    fprintf(stderr, "latchkeyctl: %s '%s' (see latchkeyctl --help)\n", what, lk_cli_text(arg));
     return LK_EXIT_USAGE;
+}
+
+/* The absolute paths live as long as the command: a process-long list. */
+static int absolute(const char **path)
+{
+    static char *kept[17];
+    static size_t nkept;
+    lk_error e;
+    char *abs = NULL;
+    lk_error_clear(&e);
+    if (lk_sys_abspath(*path, &abs, &e) != LK_OK) {
+        fprintf(stderr, "latchkeyctl: %s: %s\n", lk_cli_text(*path), lk_cli_text(e.msg));
+        return LK_EXIT_USAGE;
+    }
+    if (nkept < sizeof kept / sizeof *kept)
+        kept[nkept++] = abs;
+    *path = abs;
+    return LK_EXIT_OK;
 }
 
 int lk_cli_parse(int argc, char **argv, const char *allowed, lk_cli_args *out)
@@ -38,8 +81,12 @@ int lk_cli_parse(int argc, char **argv, const char *allowed, lk_cli_args *out)
             out->dry_run = 1;
         } else if (strcmp(a, "--any-folder") == 0 && strchr(allowed, 'a')) {
             out->any_folder = 1;
-        } else if (strcmp(a, "--on-reboot") == 0 && strchr(allowed, 'r')) {
-            out->on_reboot = 1;
+        } else if (strcmp(a, "--on-reboot") == 0) {
+            fprintf(stderr,
+                    "latchkeyctl: --on-reboot is no longer offered: a delete scheduled for the\n"
+                    "next start runs as the system on paths a user could change meanwhile.\n"
+                    "Restart the computer, then run the cleanup again.\n");
+            return LK_EXIT_USAGE;
         } else if (strcmp(a, "--timeout") == 0 && strchr(allowed, 't')) {
             char *end;
             long v;
@@ -83,5 +130,12 @@ int lk_cli_parse(int argc, char **argv, const char *allowed, lk_cli_args *out)
         fprintf(stderr, "latchkeyctl: %s needs a PATH (see latchkeyctl --help)\n", argv[0]);
         return LK_EXIT_USAGE;
     }
+    /* Paths as people type them (relative, ./x, x/, ../x, C:/x, \\?\C:\x):
+     * one normalisation, and every report shows the absolute path. */
+    if (out->path && absolute(&out->path) != LK_EXIT_OK)
+        return LK_EXIT_USAGE;
+    for (i = 0; i < out->nroots; i++)
+        if (absolute(&out->roots[i]) != LK_EXIT_OK)
+            return LK_EXIT_USAGE;
     return LK_EXIT_OK;
 }

@@ -14,7 +14,6 @@ typedef struct lk_cli_args {
     int json;
     int dry_run;
     int any_folder;
-    int on_reboot;
     int timeout_s; /* -1 when not given */
     const char *png;
     const char *site_url;
@@ -25,11 +24,16 @@ typedef struct lk_cli_args {
 } lk_cli_args;
 
 /* Parses PATH and the options a command allows (a string of option letters:
- * j json, d dry-run, t timeout, a any-folder, r on-reboot, p png, s site-url,
+ * j json, d dry-run, t timeout, a any-folder, p png, s site-url,
  * c chromium, h headed, R root (repeatable), o PATH optional). Prints the error
  * and returns LK_EXIT_USAGE on bad input. */
 int lk_cli_parse(int argc, char **argv, const char *allowed, lk_cli_args *out);
 void lk_cli_error(const lk_error *err, const char *hint);
+/* s made safe for a terminal: control characters (C0, DEL, C1) become \xNN
+ * escapes, so a process or file name cannot clear the screen or hide a line
+ * of a plan. Points into one of a few rotating buffers: use it within one
+ * printf. The JSON output is never escaped this way (it is exact). */
+const char *lk_cli_text(const char *s);
 char *lk_cli_strdup(const char *s);
 /* fopen for a UTF-8 path (on Windows through _wfopen: fopen would read the
  * path in the ANSI code page). */
@@ -42,6 +46,7 @@ void lk_cli_print_holder_list(const lk_holders *h, const char *indent);
 
 int lk_cmd_holders(int argc, char **argv);
 int lk_cmd_cleanup(int argc, char **argv);
+int lk_cmd_unlock(int argc, char **argv);
 int lk_cmd_qr(int argc, char **argv);
 int lk_cmd_link(int argc, char **argv);
 int lk_cmd_status(int argc, char **argv);

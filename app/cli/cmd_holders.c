@@ -11,19 +11,23 @@
 static void print_holder(const lk_holder *hd, const char *in)
 {
     size_t i;
+    char text[320];
     printf("%s  %-16s pid %-7ld %s", in, lk_kind_name(hd->kind), hd->proc.pid,
-           hd->proc.name ? hd->proc.name : "?");
+           lk_cli_text(hd->proc.name ? hd->proc.name : "?"));
     if (hd->proc.user)
-        printf("  (user %s)", hd->proc.user);
+        printf("  (user %s)", lk_cli_text(hd->proc.user));
     putchar('\n');
+    if (hd->kind == LK_KIND_CHROMIUM_BROWSER)
+        printf("%s      %s\n", in, lk_cli_text(lk_holder_launcher_text(hd, text, sizeof text)));
     for (i = 0; i < hd->nheld && i < MAX_HELD_SHOWN; i++)
-        printf("%s      %-8s %s\n", in, lk_how_name(hd->held[i].how), hd->held[i].path);
+        printf("%s      %-8s %s\n", in, lk_how_name(hd->held[i].how),
+               lk_cli_text(hd->held[i].path));
     if (hd->nheld > MAX_HELD_SHOWN)
         printf("%s      ... and %zu more\n", in, hd->nheld - MAX_HELD_SHOWN);
-    if (hd->nheld == 0)
+    if (hd->nheld == 0 && hd->kind != LK_KIND_DESCENDANT)
         printf("%s      runs Chromium on this profile\n", in);
     if (!hd->killable)
-        printf("%s      spared: %s\n", in, hd->why_not);
+        printf("%s      spared: %s\n", in, lk_cli_text(hd->why_not));
 }
 
 void lk_cli_print_holder_list(const lk_holders *h, const char *in)
@@ -38,13 +42,14 @@ void lk_cli_print_holder_list(const lk_holders *h, const char *in)
         printf("%s  %zu process%s could not be inspected:", in, h->nblind,
                h->nblind == 1 ? "" : "es");
         for (i = 0; i < h->nblind && i < MAX_BLIND_SHOWN; i++)
-            printf("%s %s (pid %ld)", i ? "," : "", h->blind[i].name, h->blind[i].pid);
+            printf("%s %s (pid %ld: %s)", i ? "," : "", lk_cli_text(h->blind[i].name),
+                   h->blind[i].pid, lk_cli_text(h->blind[i].reason));
         if (h->nblind > MAX_BLIND_SHOWN)
             printf(", ...");
-        printf("\n%s      %s\n", in, h->blind[0].reason);
+        putchar('\n');
     }
     for (i = 0; i < h->nlocks; i++) {
-        printf("%s  profile lock %s", in, h->locks[i].file);
+        printf("%s  profile lock %s", in, lk_cli_text(h->locks[i].file));
         if (h->locks[i].owner_pid)
             printf(" -> pid %ld", h->locks[i].owner_pid);
         printf(" (%s)\n", h->locks[i].stale ? "stale: its owner is gone" : "held");
@@ -53,7 +58,7 @@ void lk_cli_print_holder_list(const lk_holders *h, const char *in)
 
 void lk_cli_print_holders(const lk_holders *h)
 {
-    printf("%s\n", h->path);
+    printf("%s\n", lk_cli_text(h->path));
     lk_cli_print_holder_list(h, "");
 }
 
@@ -77,7 +82,7 @@ int lk_cmd_holders(int argc, char **argv)
         free(real);
     }
     if (ft != LK_FT_DIR) {
-        fprintf(stderr, "latchkeyctl: %s %s\n", a.path,
+        fprintf(stderr, "latchkeyctl: %s %s\n", lk_cli_text(a.path),
                 ft == LK_FT_NONE ? "does not exist" : "is not a folder");
         return LK_EXIT_USAGE;
     }

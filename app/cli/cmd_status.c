@@ -42,47 +42,19 @@ static int not_a_folder(const char *path)
     return 1;
 }
 
-static int is_latchkey_exe(const char *path)
+/* The browser object of status and sessions: its pid, who started it and
+ * whether that launcher still runs (from the one holder scan). */
+static json_t *browser_json(const lk_holder *b, const char *endpoint)
 {
-    static const char *const names[] = {"latchkey", "latchkeyctl"};
-    const char *base = path, *p;
-    size_t len, i, j;
-    for (p = path; *p; p++)
-        if (*p == '/' || *p == '\\')
-            base = p + 1;
-    len = strlen(base);
-    if (len > 4 && (base[len - 4] == '.') && (base[len - 3] | 0x20) == 'e' &&
-        (base[len - 2] | 0x20) == 'x' && (base[len - 1] | 0x20) == 'e')
-        len -= 4;
-    for (i = 0; i < sizeof names / sizeof *names; i++) {
-        if (strlen(names[i]) != len)
-            continue;
-        for (j = 0; j < len && (base[j] | 0x20) == names[i][j]; j++)
-            ;
-        if (j == len)
-            return 1;
-    }
-    return 0;
-}
-
-/* Owned means Latchkey started the browser, so Latchkey also ends it (and
- * the browser ends with it). The rule: the browser process's parent is a
- * latchkey or latchkeyctl executable. lk_browser_launch forks and execs
- * Chromium itself, and the usual wrappers (Debian's /usr/bin/chromium,
- * Chrome's launcher script) exec too, so the parent is the Latchkey process
- * that owns the tree; a bot's browser has node, a shell or a service
- * manager as its parent. A parent that started after the browser is a
- * reused pid, not the one that forked it. */
-static int owned_by_latchkey(const lk_snapshot *snap, long browser)
-{
-    const lk_proc *b = browser ? lk_snapshot_find(snap, browser) : NULL;
-    const lk_proc *parent = b && b->ppid > 0 ? lk_snapshot_find(snap, b->ppid) : NULL;
-    if (!parent || (parent->start_ms && b->start_ms && parent->start_ms > b->start_ms))
-        return 0;
-    /* The image path names the program even when comm was renamed; comm
-     * covers a process whose exe we may not read. */
-    return (parent->exe && is_latchkey_exe(parent->exe)) ||
-           (parent->name && is_latchkey_exe(parent->name));
+    json_t *o = json_pack("{s:I,s:b,s:s?}", "pid", (json_int_t)b->proc.pid, "owned", b->owned,
+                          "endpoint", endpoint);
+    json_object_set_new(o, "launcher",
+                        b->launcher.pid ? json_pack("{s:I,s:s?,s:b}", "pid",
+                                                    (json_int_t)b->launcher.pid, "name",
+                                                    b->launcher.name, "alive", b->launcher.alive)
+                                        : json_null());
+    json_object_set_new(o, "orphaned", json_boolean(b->orphaned));
+    return o;
 }
 
 /* "45 s", "12 min", "3 h 5 min": how long, for people. */
@@ -110,27 +82,28 @@ static void print_status(const char *path, lk_folder_state fs, const json_t *b, 
                          const json_t *health, const lk_holders *h)
 {
     const char *s;
-    char t[32];
+    char t[32], text[320];
+    const lk_holder *bh = lk_holders_browser(h);
+    const char *launcher = bh ? lk_holder_launcher_text(bh, text, sizeof text) : NULL;
     int64_t v;
-    printf("%s\n", path);
+    printf("%s\n", lk_cli_text(path));
     printf("  profile   %s\n", lk_folder_state_name(fs));
     if (json_is_object(b)) {
         s = json_string_value(json_object_get(b, "endpoint"));
         printf("  browser   pid %lld, %s, %s%s", (long long)json_int_or(b, "pid", 0),
-               json_is_true(json_object_get(b, "owned")) ? "owned (started by Latchkey)"
-                                                         : "not owned (started by something else)",
-               s ? "DevTools " : "no DevTools endpoint", s ? s : "");
+               launcher ? lk_cli_text(launcher) : "", s ? "DevTools " : "no DevTools endpoint",
+               s ? lk_cli_text(s) : "");
         if ((s = json_string_value(json_object_get(health, "browser"))))
-            printf(" (%s)", s);
+            printf(" (%s)", lk_cli_text(s));
         putchar('\n');
     }
     if (json_is_object(pg)) {
         s = json_string_value(json_object_get(pg, "url"));
         printf("  page      %s%s%s\n", json_string_value(json_object_get(pg, "state")),
-               s ? "  " : "", s ? s : "");
+               s ? "  " : "", s ? lk_cli_text(s) : "");
         if ((s = json_string_value(json_object_get(pg, "qr")))) {
             v = json_int_or(health, "qr_age_ms", -1);
-            printf("  qr        %s\n            shown %s, %lld rotation%s\n", s,
+            printf("  qr        %s\n            shown %s, %lld rotation%s\n", lk_cli_text(s),
                    v >= 0 ? human_ms(v, t, sizeof t) : "for an unknown time",
                    (long long)json_int_or(health, "rotations", 0),
                    json_int_or(health, "rotations", 0) == 1 ? "" : "s");
@@ -146,9 +119,9 @@ static void print_status(const char *path, lk_folder_state fs, const json_t *b, 
             printf(", up %s", human_ms(v, t, sizeof t));
         printf(", %lld restarts\n", (long long)json_int_or(health, "restarts", 0));
         if ((s = json_string_value(json_object_get(health, "version"))))
-            printf("  web app   WhatsApp Web %s\n", s);
+            printf("  web app   WhatsApp Web %s\n", lk_cli_text(s));
         if ((s = json_string_value(json_object_get(health, "last_error"))))
-            printf("  error     %s\n", s);
+            printf("  error     %s\n", lk_cli_text(s));
     }
     if (fs == LK_FOLDER_STALE_LOCK)
         printf("  a dead browser's lock is left; starting a browser will clear it\n");
@@ -232,8 +205,8 @@ int lk_cmd_status(int argc, char **argv)
         endpoint_of(a.path, &ep, 1);
         if (ep.port)
             have_page = read_page(a.path, &page);
-        b = json_pack("{s:I,s:b,s:s?}", "pid", (json_int_t)browser, "owned",
-                      owned_by_latchkey(snap, browser), "endpoint", ep.ws_url);
+        if (lk_holders_browser(h))
+            b = browser_json(lk_holders_browser(h), ep.ws_url);
     }
     if (have_page)
         pg = json_pack("{s:s,s:s?,s:s?,s:i}", "state", lk_state_name(page.state), "qr", page.qr,
@@ -292,45 +265,6 @@ int lk_cmd_status(int argc, char **argv)
     return LK_EXIT_OK;
 }
 
-/* Ends the Chromium processes of the profile still alive: graceful, then forced. */
-static size_t end_profile(const char *path, int64_t deadline)
-{
-    lk_snapshot *snap = NULL;
-    long *pids = NULL, browser = 0;
-    uint64_t *ids;
-    int *alive;
-    size_t n = 0, i, left = 0;
-    if (lk_sys_snapshot(&snap, LK_SNAP_PROCS, NULL) != LK_OK)
-        return 1;
-    lk_doctor_profile_procs(snap, path, &pids, &n, &browser, NULL);
-    ids = calloc(n + 1, sizeof *ids);
-    alive = calloc(n + 1, sizeof *alive);
-    if (ids && alive) {
-        for (i = 0; i < n; i++)
-            ids[i] = lk_snapshot_find(snap, pids[i])->start_id;
-        /* First wait: Browser.close may already be taking them down. */
-        left = lk_sys_proc_wait(
-            pids, ids, n, lk_sys_now_ms() + 1000 < deadline ? lk_sys_now_ms() + 1000 : deadline,
-            alive);
-        for (i = 0; left && i < n; i++)
-            if (alive[i] && pids[i] == browser)
-                lk_sys_proc_end(pids[i], ids[i], 0, NULL);
-        if (left)
-            left =
-                lk_sys_proc_wait(pids, ids, n, deadline - (deadline - lk_sys_now_ms()) / 3, alive);
-        for (i = 0; left && i < n; i++)
-            if (alive[i])
-                lk_sys_proc_end(pids[i], ids[i], 1, NULL);
-        if (left)
-            left = lk_sys_proc_wait(pids, ids, n, deadline, alive);
-    }
-    free(ids);
-    free(alive);
-    free(pids);
-    lk_snapshot_free(snap);
-    return left;
-}
-
 /* Proves the folder is free, as lk_browser_stop does after ending a tree. */
 static int verify_free(const char *path, lk_error *why)
 {
@@ -345,7 +279,7 @@ static int verify_free(const char *path, lk_error *why)
 }
 
 static void print_stop_json(const char *path, const char *result, long browser, int closed,
-                            int verified, const lk_error *why)
+                            int verified, const lk_error *why, const lk_cleanup *c)
 {
     json_t *o = json_pack("{s:s,s:s}", "path", path, "result", result);
     char *text;
@@ -357,6 +291,16 @@ static void print_stop_json(const char *path, const char *result, long browser, 
     }
     json_object_set_new(o, "verified", json_boolean(verified));
     json_object_set_new(o, "error", !verified && why->msg[0] ? json_string(why->msg) : json_null());
+    if (c) {
+        /* What the guard rails spared, from the doctor's own report. */
+        char *rt = lk_cleanup_to_json(c);
+        json_t *r = rt ? json_loads(rt, 0, NULL) : NULL;
+        json_object_set(o, "killed", r ? json_object_get(r, "killed") : json_array());
+        json_object_set(o, "spared", r ? json_object_get(r, "spared") : json_array());
+        json_object_set(o, "left", r ? json_object_get(r, "left") : json_array());
+        json_decref(r);
+        free(rt);
+    }
     text = json_dumps(o, JSON_COMPACT);
     if (text)
         puts(text);
@@ -364,60 +308,14 @@ static void print_stop_json(const char *path, const char *result, long browser, 
     json_decref(o);
 }
 
-int lk_cmd_stop(int argc, char **argv)
+/* Asks the browser to close over DevTools: it flushes cookies and the
+ * profile first. 1 when the request went out. */
+static int browser_close(const char *path)
 {
-    lk_cli_args a;
-    lk_snapshot *snap = NULL;
-    lk_error why;
-    long *pids = NULL, browser = 0;
-    size_t n = 0, left;
-    int rc = lk_cli_parse(argc, argv, "jt", &a);
-    int64_t deadline;
     lk_cdp_endpoint ep;
-    int closed = 0, verified;
-
-    if (rc != LK_EXIT_OK)
-        return rc;
-    if (not_a_folder(a.path))
-        return LK_EXIT_USAGE;
-    lk_error_clear(&why);
-    /* Before anything is signalled: every Latchkey process following this
-     * folder (the tray app, a link or qr) stands down instead of relaunching
-     * its browser. Recorded even when nothing runs: one may be about to. */
-    if (lk_owner_mark_stop(a.path, "stop", &why) != LK_OK) {
-        fprintf(stderr,
-                "latchkeyctl: warning: could not record the stop (%s); a Latchkey app following "
-                "%s may start it again\n",
-                why.msg, a.path);
-        lk_error_clear(&why);
-    }
-    if (lk_sys_ftype(a.path) == LK_FT_NONE) {
-        /* Idempotent: a session that is gone is as stopped as it gets. */
-        if (a.json)
-            print_stop_json(a.path, "not_running", 0, 0, 1, &why);
-        else
-            printf("%s: does not exist; not running, nothing to stop\n", a.path);
-        return LK_EXIT_OK;
-    }
-    deadline = lk_sys_now_ms() + (a.timeout_s > 0 ? a.timeout_s : 10) * 1000LL;
-    if (lk_sys_snapshot(&snap, LK_SNAP_PROCS, NULL) == LK_OK)
-        lk_doctor_profile_procs(snap, a.path, &pids, &n, &browser, NULL);
-    lk_snapshot_free(snap);
-    free(pids);
-    if (n == 0) {
-        /* Nothing of ours to end. Something else may still hold files in
-         * it (the bot's node): say so, but stopping is still done. */
-        verified = verify_free(a.path, &why) == LK_OK;
-        if (a.json)
-            print_stop_json(a.path, "not_running", 0, 0, verified, &why);
-        else
-            printf("%s: not running, nothing to stop%s%s\n", a.path,
-                   verified ? "" : "; note: ", verified ? "" : why.msg);
-        return LK_EXIT_OK;
-    }
-    endpoint_of(a.path, &ep, 1);
+    int closed = 0;
+    endpoint_of(path, &ep, 1);
     if (ep.ws_url) {
-        /* Ask the browser to close: it flushes cookies and the profile first. */
         lk_cdp_loop *loop = NULL;
         lk_cdp *c = NULL;
         lk_cdp_handlers hd = {NULL, NULL, NULL};
@@ -431,25 +329,90 @@ int lk_cmd_stop(int argc, char **argv)
         }
     }
     lk_cdp_endpoint_clear(&ep);
-    left = end_profile(a.path, deadline);
-    /* The browser's tree is gone; is the folder free for the bot? */
+    return closed;
+}
+
+int lk_cmd_stop(int argc, char **argv)
+{
+    lk_cli_args a;
+    lk_snapshot *snap = NULL;
+    lk_error why;
+    lk_cleanup *c = NULL;
+    long *pids = NULL, browser = 0;
+    size_t n = 0, i;
+    int rc = lk_cli_parse(argc, argv, "jt", &a);
+    int closed = 0, verified;
+    const char *p;
+
+    if (rc != LK_EXIT_OK)
+        return rc;
+    if (not_a_folder(a.path))
+        return LK_EXIT_USAGE;
+    p = lk_cli_text(a.path);
+    lk_error_clear(&why);
+    /* Before anything is signalled: every Latchkey process following this
+     * folder (the tray app, a link or qr) stands down instead of relaunching
+     * its browser. Recorded even when nothing runs: one may be about to. */
+    if (lk_owner_mark_stop(a.path, "stop", &why) != LK_OK) {
+        fprintf(stderr,
+                "latchkeyctl: warning: could not record the stop (%s); a Latchkey app following "
+                "%s may start it again\n",
+                lk_cli_text(why.msg), p);
+        lk_error_clear(&why);
+    }
+    if (lk_sys_ftype(a.path) == LK_FT_NONE) {
+        /* Idempotent: a session that is gone is as stopped as it gets. */
+        if (a.json)
+            print_stop_json(a.path, "not_running", 0, 0, 1, &why, NULL);
+        else
+            printf("%s: does not exist; not running, nothing to stop\n", p);
+        return LK_EXIT_OK;
+    }
+    if (lk_sys_snapshot(&snap, LK_SNAP_PROCS, NULL) == LK_OK)
+        lk_doctor_profile_procs(snap, a.path, &pids, &n, &browser, NULL);
+    lk_snapshot_free(snap);
+    free(pids);
+    if (n == 0) {
+        /* Nothing of ours to end. Something else may still hold files in
+         * it (the bot's node): say so, but stopping is still done. */
+        verified = verify_free(a.path, &why) == LK_OK;
+        if (a.json)
+            print_stop_json(a.path, "not_running", 0, 0, verified, &why, NULL);
+        else
+            printf("%s: not running, nothing to stop%s%s\n", p, verified ? "" : "; note: ",
+                   verified ? "" : lk_cli_text(why.msg));
+        return LK_EXIT_OK;
+    }
+    closed = browser_close(a.path);
+    /* What Browser.close left, through the same guard rails as cleanup:
+     * never this process, its parents, or anything but the profile's own
+     * Chromium processes. */
+    lk_doctor_stop(a.path, (a.timeout_s > 0 ? a.timeout_s : 10) * 1000, &c, NULL);
     verified = verify_free(a.path, &why) == LK_OK;
     if (a.json) {
         print_stop_json(a.path,
-                        left        ? "partial"
-                        : !verified ? "held"
-                                    : "stopped",
-                        browser, closed, verified && !left, &why);
-    } else if (left) {
-        printf("%s: %zu process%s of the browser (pid %ld) still running\n", a.path, left,
-               left == 1 ? "" : "es", browser);
-    } else if (!verified) {
-        printf("%s: stopped the browser (pid %ld), but %s\n", a.path, browser, why.msg);
+                        !c || c->nleft ? "partial"
+                        : !verified    ? "held"
+                                       : "stopped",
+                        browser, closed, verified && c && !c->nleft, &why, c);
     } else {
-        printf("%s: stopped (browser pid %ld); verified: nothing holds the folder\n", a.path,
-               browser);
+        for (i = 0; c && i < c->nspared; i++)
+            printf("spared  %s (pid %ld): %s\n", lk_cli_text(c->spared[i].name),
+                   c->spared[i].pid, lk_cli_text(c->spared[i].why));
+        for (i = 0; c && i < c->nleft; i++)
+            printf("left    %s\n", lk_cli_text(c->left[i]));
+        if (!c || c->nleft)
+            printf("%s: processes of the browser (pid %ld) are still running\n", p, browser);
+        else if (!verified)
+            printf("%s: stopped the browser (pid %ld), but %s\n", p, browser,
+                   lk_cli_text(why.msg));
+        else
+            printf("%s: stopped (browser pid %ld); verified: nothing holds the folder\n", p,
+                   browser);
     }
-    return left || !verified ? LK_EXIT_FAIL : LK_EXIT_OK;
+    rc = !c || c->nleft || !verified ? LK_EXIT_FAIL : LK_EXIT_OK;
+    lk_cleanup_free(c);
+    return rc;
 }
 
 int lk_cmd_sessions(int argc, char **argv)
@@ -486,31 +449,32 @@ int lk_cmd_sessions(int argc, char **argv)
     for (i = 0; i < n; i++) {
         lk_holders *h = NULL;
         lk_folder_state fs = LK_FOLDER_MISSING;
-        long *pids = NULL, browser = 0;
-        size_t np = 0, held = 0, j;
+        const lk_holder *bh;
+        char text[320];
         lk_cdp_endpoint ep;
         if (lk_doctor_holders(snap, found[i].path, &h, NULL) == LK_OK)
             fs = lk_folder_state_of(h);
-        lk_doctor_profile_procs(snap, found[i].path, &pids, &np, &browser, NULL);
-        for (j = 0; h && j < h->nholders; j++)
-            held += h->holders[j].nheld > 0;
+        bh = lk_holders_browser(h);
         endpoint_of(found[i].path, &ep, 0);
         if (a.json) {
+            /* One definition of a holder for holders, status and sessions. */
             json_array_append_new(
-                arr, json_pack("{s:s,s:s,s:s,s:o,s:o,s:I}", "path", found[i].path, "kind",
+                arr, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o,s:I}", "path", found[i].path, "kind",
                                found[i].kind, "profile", lk_folder_state_name(fs), "browser_pid",
-                               browser ? json_integer(browser) : json_null(), "endpoint",
+                               bh ? json_integer(bh->proc.pid) : json_null(), "browser",
+                               bh ? browser_json(bh, NULL) : json_null(), "endpoint",
                                fs == LK_FOLDER_RUNNING && ep.ws_url ? json_string(ep.ws_url)
                                                                     : json_null(),
-                               "holders", (json_int_t)held));
+                               "holders", (json_int_t)(h ? h->nholders : 0)));
         } else {
-            printf("%-10s %-13s %s", lk_folder_state_name(fs), found[i].kind, found[i].path);
-            if (browser)
-                printf("  (browser pid %ld)", browser);
+            printf("%-10s %-13s %s", lk_folder_state_name(fs), found[i].kind,
+                   lk_cli_text(found[i].path));
+            if (bh)
+                printf("  (browser pid %ld, %s)", bh->proc.pid,
+                       lk_cli_text(lk_holder_launcher_text(bh, text, sizeof text)));
             putchar('\n');
         }
         lk_cdp_endpoint_clear(&ep);
-        free(pids);
         lk_holders_free(h);
     }
     if (a.json) {

@@ -12,10 +12,14 @@ static const char usage[] =
     "Usage:\n"
     "  latchkeyctl holders PATH [--json]\n"
     "      Lists every process that holds something inside the session folder PATH.\n"
+    "  latchkeyctl unlock PATH [--dry-run] [--json] [--timeout SECONDS] [--any-folder]\n"
+    "      Ends exactly those processes and removes only the lock files that keep the\n"
+    "      next browser from starting: the session stays linked. Run it before a bot\n"
+    "      starts; exit 0 means the folder is free.\n"
     "  latchkeyctl cleanup PATH [--dry-run] [--json] [--timeout SECONDS] [--any-folder]\n"
-    "                           [--on-reboot]\n"
-    "      Ends exactly those processes (gracefully, then by force), deletes PATH and\n"
-    "      proves nothing holds it any more. --dry-run only prints the plan.\n"
+    "      Ends exactly those processes (gracefully, then by force), deletes PATH (the\n"
+    "      login with it) and proves nothing holds it any more. --dry-run only prints\n"
+    "      the plan.\n"
 #ifdef LK_WITH_CDP
     "  latchkeyctl qr PATH [--json] [--png FILE] [--timeout SECONDS] [--site-url URL]\n"
     "                      [--chromium EXE]\n"
@@ -25,7 +29,7 @@ static const char usage[] =
     "      Shows the QR code and follows it until the phone links the session.\n"
     "  latchkeyctl status PATH [--json]\n"
     "      The folder's state, its browser, the page and its health, and the holders.\n"
-    "  latchkeyctl stop PATH [--timeout SECONDS]\n"
+    "  latchkeyctl stop PATH [--timeout SECONDS] [--json]\n"
     "      Closes the browser running PATH (gracefully first). Idempotent.\n"
     "  latchkeyctl sessions [--root DIR]... [--json]\n"
     "      Finds sessions (whatsapp-web.js, wppconnect, Chromium profiles) and their state.\n"
@@ -55,6 +59,8 @@ static int cli_main(int argc, char **argv)
         return lk_cmd_holders(argc - 1, argv + 1);
     if (strcmp(argv[1], "cleanup") == 0)
         return lk_cmd_cleanup(argc - 1, argv + 1);
+    if (strcmp(argv[1], "unlock") == 0)
+        return lk_cmd_unlock(argc - 1, argv + 1);
 #ifdef LK_WITH_CDP
     if (strcmp(argv[1], "qr") == 0)
         return lk_cmd_qr(argc - 1, argv + 1);

@@ -52,7 +52,8 @@ enum {
 typedef struct dash {
     lk_app *app;
     GtkWidget *win, *view, *summary, *note, *empty;
-    GtkWidget *b_qr, *b_start, *b_stop, *b_take, *b_holders, *b_kill, *b_folder, *b_copy;
+    GtkWidget *b_qr, *b_start, *b_stop, *b_take, *b_holders, *b_unlock, *b_kill, *b_folder,
+        *b_copy;
     GtkListStore *store;
     GHashTable *rows; /* path -> GtkTreeIter (a list store's iters persist) */
     GdkPixbuf *icons[LK_HEALTH_BROKEN + 1];
@@ -210,6 +211,7 @@ static void update_buttons(dash *d)
     gtk_widget_set_sensitive(d->b_take, running && e->info.state == LK_STATE_CONFLICT);
     gtk_widget_set_visible(d->b_take, running && e->info.state == LK_STATE_CONFLICT);
     gtk_widget_set_sensitive(d->b_holders, any);
+    gtk_widget_set_sensitive(d->b_unlock, any);
     gtk_widget_set_sensitive(d->b_kill, any);
     gtk_widget_set_sensitive(d->b_folder, any && (running || e->folder != LK_FOLDER_MISSING));
     gtk_widget_set_sensitive(d->b_copy, any);
@@ -440,6 +442,7 @@ typedef enum action {
     ACT_STOP,
     ACT_TAKE,
     ACT_HOLDERS,
+    ACT_UNLOCK,
     ACT_KILL,
     ACT_FOLDER,
     ACT_COPY
@@ -460,6 +463,7 @@ static void run_action(dash *d, action a, const char *path)
             show_error(d, _("Could not take the session over"), error);
         break;
     case ACT_HOLDERS:
+    case ACT_UNLOCK: /* the doctor shows the plan; Unlock is its first button */
     case ACT_KILL: lk_doctor_dialog_present(d->app, GTK_WINDOW(d->win), path); break;
     case ACT_FOLDER: {
         char *uri = g_filename_to_uri(path, NULL, &error);
@@ -543,7 +547,8 @@ static gboolean on_button_press(GtkWidget *w, GdkEventButton *ev, dash *d)
         {_("S_top"), ACT_STOP, e->running},
         {_("_Take over"), ACT_TAKE, e->running && e->info.state == LK_STATE_CONFLICT},
         {_("_Find lock holders"), ACT_HOLDERS, TRUE},
-        {_("_Kill & clean up\u2026"), ACT_KILL, TRUE},
+        {_("_Unlock (keep login)\u2026"), ACT_UNLOCK, TRUE},
+        {_("_Delete session\u2026"), ACT_KILL, TRUE},
         {_("_Open folder"), ACT_FOLDER, TRUE},
         {_("_Copy diagnostics"), ACT_COPY, TRUE},
     };
@@ -769,8 +774,12 @@ static dash *dash_new(lk_app *app)
     d->b_holders =
         add_button(d, bar, _("_Find lock holders"),
                    _("Show which processes hold files in the session folder"), ACT_HOLDERS);
-    d->b_kill = add_button(d, bar, _("_Kill & clean up\u2026"),
-                           _("End what holds the folder and delete it"), ACT_KILL);
+    d->b_unlock = add_button(d, bar, _("_Unlock (keep login)\u2026"),
+                             _("End what holds the folder and remove only its lock files: the "
+                               "session stays linked"),
+                             ACT_UNLOCK);
+    d->b_kill = add_button(d, bar, _("_Delete session\u2026"),
+                           _("End what holds the folder and delete it, login included"), ACT_KILL);
     d->b_folder = add_button(d, bar, _("_Open folder"), _("Open the session folder"), ACT_FOLDER);
     d->b_copy = add_button(d, bar, _("_Copy diagnostics"),
                            _("Copy a report for a support ticket to the clipboard"), ACT_COPY);

@@ -26,7 +26,7 @@
 static char *build_localedir(const char *exe)
 {
     char *bindir = g_path_get_dirname(LK_BUILD_LOCALEDIR), *out = NULL;
-    int win = lk_path_is_win(bindir);
+    int win = lk_sys_path_win();
     if (exe && lk_path_within(bindir, exe, win) &&
         g_file_test(LK_BUILD_LOCALEDIR, G_FILE_TEST_IS_DIR))
         out = g_strdup(LK_BUILD_LOCALEDIR);
@@ -41,7 +41,7 @@ static char *relative_localedir(const char *exe)
     int win;
     if (!exe)
         return NULL;
-    win = lk_path_is_win(exe);
+    win = lk_sys_path_win();
     dir = g_path_get_dirname(exe);
     joined = g_build_filename(dir, LK_LOCALEDIR_FROM_BINDIR, NULL);
     norm = lk_path_normalize(joined, win);

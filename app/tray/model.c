@@ -25,7 +25,8 @@
 
 int lk__model_path_win(const char *p)
 {
-    return p && lk_path_is_win(p);
+    (void)p;
+    return lk_sys_path_win();
 }
 
 /* Absolute and lexically normalised; NULL when it cannot be made absolute. */

@@ -74,7 +74,8 @@ static int64_t now_ms(void)
 
 static int path_win(const char *p)
 {
-    return p && lk_path_is_win(p);
+    (void)p;
+    return lk_sys_path_win();
 }
 
 static char *normalise(const char *path)

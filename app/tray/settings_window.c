@@ -61,7 +61,7 @@ static gboolean find_root(settings_win *w, const char *path, GtkTreeIter *out)
         char *p = NULL;
         gboolean same;
         gtk_tree_model_get(m, &it, COL_PATH, &p, -1);
-        same = lk_path_equal(p, path, lk_path_is_win(path));
+        same = lk_path_equal(p, path, lk_sys_path_win());
         g_free(p);
         if (same) {
             if (out)

@@ -274,7 +274,7 @@ static sess_item *sess_item_new(lk_tray_icon *t, const lk_entry *e, int position
     s->startstop = add_item(sub, _("_Start"), e->path, G_CALLBACK(on_startstop), t);
     gtk_menu_item_set_use_underline(GTK_MENU_ITEM(s->startstop), TRUE);
     add_item(sub, _("_Find lock holders"), e->path, G_CALLBACK(on_doctor), t);
-    add_item(sub, _("_Kill & clean up\u2026"), e->path, G_CALLBACK(on_doctor), t);
+    add_item(sub, _("_Unlock or delete\u2026"), e->path, G_CALLBACK(on_doctor), t);
     gtk_menu_item_set_submenu(GTK_MENU_ITEM(s->item), sub);
     gtk_menu_shell_insert(GTK_MENU_SHELL(t->menu), s->item, position);
     gtk_widget_show(s->item);

@@ -68,7 +68,7 @@ static const char *const lean_flags[] = {
  * and the holder scan compares real (resolved) paths. */
 static int make_dirs(const char *path, lk_error *err)
 {
-    int win = lk_path_is_win(path);
+    int win = lk_sys_path_win();
     char *parent;
     int rc;
     if (lk_sys_ftype(path) == LK_FT_DIR)
@@ -146,7 +146,7 @@ static void log_tail(const char *log, char *out, size_t size)
     const char *keep[3] = {NULL, NULL, NULL};
     size_t i, used = 0;
     out[0] = '\0';
-    if (!log || lk_sys_read_file(log, 4096, 1, &buf, NULL, NULL) != LK_OK)
+    if (!log || lk_sys_read_file(log, 4096, LK_READ_TAIL, &buf, NULL, NULL) != LK_OK)
         return;
     for (p = buf; *p;) {
         char *line = p;
@@ -177,7 +177,7 @@ static int read_endpoint(const char *file, int *port, char **ws_path)
     char *buf = NULL;
     size_t len = 0;
     int rc;
-    if (lk_sys_read_file(file, 4096, 0, &buf, &len, NULL) != LK_OK)
+    if (lk_sys_read_file(file, 4096, LK_READ_NOFOLLOW, &buf, &len, NULL) != LK_OK)
         return LK_ENOENT;
     /* Chromium may be half-way through writing it: invalid means "not yet". */
     rc = lk_cdp_parse_active_port(buf, len, port, ws_path, NULL);
@@ -258,7 +258,7 @@ int lk_browser_launch(const lk_browser_opts *o, lk_browser **out, lk_error *err)
      * browser's last words in an error message. */
     log = lk__browser_log_path(profile);
     if (log) {
-        char *dir = lk_path_dir(log, lk_path_is_win(log));
+        char *dir = lk_path_dir(log, lk_sys_path_win());
         if (!dir || make_dirs(dir, NULL) != LK_OK) {
             free(log);
             log = NULL;

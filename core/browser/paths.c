@@ -11,12 +11,12 @@
 
 char *lk__browser_port_file(const char *profile)
 {
-    return lk_path_join(profile, "DevToolsActivePort", lk_path_is_win(profile));
+    return lk_path_join(profile, "DevToolsActivePort", lk_sys_path_win());
 }
 
 char *lk__browser_log_path(const char *profile)
 {
-    int win = lk_path_is_win(profile);
+    int win = lk_sys_path_win();
     const char *base = lk_path_base(profile, win);
     char *cache = lk_sys_cache_dir(), *dir, *full, name[96];
     uint64_t h = 1469598103934665603u; /* FNV-1a: the same profile, the same log */

@@ -44,14 +44,14 @@ int lk_cdp_endpoint_from_profile(const char *profile, lk_cdp_endpoint *out, lk_e
     endpoint_set(out, 0, NULL, NULL);
     if (!profile || !*profile)
         return lk_error_set(err, LK_EINVAL, 0, "no profile folder");
-    path = lk_path_join(profile, "DevToolsActivePort", lk_path_is_win(profile));
+    path = lk_path_join(profile, "DevToolsActivePort", lk_sys_path_win());
     if (!path)
         return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
     /* Through the OS layer: on Windows the UTF-8 path must reach the file
      * system as UTF-16 (fopen would read it in the ANSI code page), and
      * Chromium may hold the file open. One byte over the cap (the tail of a
      * longer file) tells "too large" apart. */
-    rc = lk_sys_read_file(path, LK_CDP_MAX_PORT_FILE + 1, 1, &buf, &len, err);
+    rc = lk_sys_read_file(path, LK_CDP_MAX_PORT_FILE + 1, LK_READ_TAIL | LK_READ_NOFOLLOW, &buf, &len, err);
     if (rc == LK_ENOENT) {
         rc = lk_error_set(err, LK_ENOENT, err ? err->sys : 0,
                           "%s: no such file (no browser with a DevTools port runs on this profile)",

@@ -1,4 +1,10 @@
-/* Which processes hold a folder: one snapshot, matched against one folder. */
+/* Which processes hold a folder: one snapshot, matched against one folder.
+ *
+ * A holder is a process that holds something inside the folder (by path in
+ * our own mount namespace; by identity, device and file id, in another one,
+ * where the same path names something else), a Chromium process of that
+ * profile, or a program such a browser started (listed, spared). sessions,
+ * status and holders all ask this one function. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,19 +13,6 @@
 #include "latchkey/path.h"
 #include "doctor/doctor_private.h"
 #include "util/strv.h"
-
-const char *lk_kind_name(lk_kind kind)
-{
-    switch (kind) {
-    case LK_KIND_CHROMIUM_BROWSER: return "chromium-browser";
-    case LK_KIND_CHROMIUM_CHILD: return "chromium-child";
-    case LK_KIND_NODE: return "node";
-    case LK_KIND_EXPLORER: return "explorer";
-    case LK_KIND_SYSTEM: return "system";
-    case LK_KIND_OTHER: return "other";
-    }
-    return "other";
-}
 
 static char *unquote(const char *s)
 {
@@ -51,15 +44,6 @@ char *lk_doctor_proc_profile(const lk_proc *proc)
     return NULL;
 }
 
-static int is_chromium_child_flagged(const lk_proc *p)
-{
-    int i;
-    for (i = 1; i < p->argc; i++)
-        if (p->argv[i] && strncmp(p->argv[i], "--type=", 7) == 0)
-            return 1;
-    return 0;
-}
-
 static const char *proc_cwd(const lk_snapshot *snap, size_t idx)
 {
     size_t i;
@@ -72,9 +56,13 @@ static const char *proc_cwd(const lk_snapshot *snap, size_t idx)
 int lk__profile_matches(const lk_snapshot *snap, size_t idx, const lk_target *t)
 {
     int win = snap->case_insensitive_paths;
-    char *prof = lk_doctor_proc_profile(&snap->procs[idx]);
+    char *prof;
     char *abs = NULL;
     int match = 0;
+    /* In another mount namespace the flag's path names another folder. */
+    if (snap->procs[idx].flags & LK_PROC_OTHER_NS)
+        return 0;
+    prof = lk_doctor_proc_profile(&snap->procs[idx]);
     if (!prof)
         return 0;
     abs = lk_path_normalize(prof, win);
@@ -100,105 +88,46 @@ int lk__profile_matches(const lk_snapshot *snap, size_t idx, const lk_target *t)
     return match;
 }
 
-static int is_ancestor_of(const lk_snapshot *snap, long ancestor, long pid)
+/* Marks the profile's Chromium processes, the Chromium processes they
+ * started, and anything else they started (see LK__MARK_*). */
+static void mark_chromium(const lk_snapshot *snap, const lk_target *t, char *mark)
 {
-    int hops = 0;
-    while (pid > 0 && hops++ < 256) {
-        const lk_proc *p = lk_snapshot_find(snap, pid);
-        if (!p || p->ppid == pid)
-            return 0;
-        if (p->ppid == ancestor)
-            return 1;
-        pid = p->ppid;
+    size_t i;
+    int changed = 1, rounds = 0;
+    for (i = 0; i < snap->nprocs; i++)
+        if (!(snap->procs[i].flags & LK_PROC_ZOMBIE) && lk__is_chromium(&snap->procs[i]) &&
+            lk__profile_matches(snap, i, t))
+            mark[i] = LK__MARK_PROFILE;
+    while (changed && rounds++ < 64) {
+        changed = 0;
+        for (i = 0; i < snap->nprocs; i++) {
+            const lk_proc *p = &snap->procs[i], *parent;
+            size_t pi;
+            if (mark[i] || (p->flags & LK_PROC_ZOMBIE))
+                continue;
+            parent = lk_snapshot_find(snap, p->ppid);
+            if (!parent || parent->pid == p->pid || parent->start_ms > p->start_ms)
+                continue;
+            pi = (size_t)(parent - snap->procs);
+            if (!mark[pi])
+                continue;
+            /* Chromium's own helpers say what they are (--type=) or run
+             * the browser's own executable; an editor or viewer the
+             * browser opened is neither. */
+            if (mark[pi] != LK__MARK_DESCENDANT &&
+                (lk__has_type_flag(p) ||
+                 (p->exe && parent->exe && lk_path_equal(p->exe, parent->exe,
+                                                         snap->case_insensitive_paths))))
+                mark[i] = LK__MARK_CHILD;
+            else
+                mark[i] = LK__MARK_DESCENDANT;
+            changed = 1;
+        }
     }
-    return 0;
-}
-
-static int name_is(const char *name, const char *const *list)
-{
-    size_t i, n;
-    if (!name)
-        return 0;
-    for (i = 0; list[i]; i++) {
-        n = strlen(list[i]);
-        /* Case-insensitive, with or without ".exe". */
-        if (lk_ascii_ncaseeq(name, list[i], n) &&
-            (name[n] == '\0' || (strlen(name + n) == 4 && lk_ascii_ncaseeq(name + n, ".exe", 4))))
-            return 1;
-    }
-    return 0;
-}
-
-static lk_kind classify(const lk_snapshot *snap, size_t idx, const char *chromium_of_profile)
-{
-    static const char *const node[] = {"node", "nodejs", "bun", "deno", NULL};
-    static const char *const explorer[] = {"explorer", NULL};
-    static const char *const critical[] = {"System",   "Registry", "smss",     "csrss",   "wininit",
-                                           "winlogon", "services", "lsass",    "svchost", "init",
-                                           "systemd",  "launchd",  "kthreadd", NULL};
-    const lk_proc *p = &snap->procs[idx];
-    if (chromium_of_profile[idx] == 1)
-        return is_chromium_child_flagged(p) ? LK_KIND_CHROMIUM_CHILD : LK_KIND_CHROMIUM_BROWSER;
-    if (chromium_of_profile[idx] == 2)
-        return LK_KIND_CHROMIUM_CHILD;
-    if (p->pid <= 1 || p->pid == 4 || (p->flags & LK_PROC_CRITICAL) || name_is(p->name, critical))
-        return LK_KIND_SYSTEM;
-    if (name_is(p->name, node))
-        return LK_KIND_NODE;
-    if (name_is(p->name, explorer))
-        return LK_KIND_EXPLORER;
-    return LK_KIND_OTHER;
-}
-
-/* Why a process must not be ended, or NULL when it may be. */
-static char *why_spare(const lk_snapshot *snap, const lk_proc *p, lk_kind kind)
-{
-    char buf[256];
-    if (p->pid == snap->self_pid)
-        return lk_strdup("this is Latchkey itself");
-    if (is_ancestor_of(snap, p->pid, snap->self_pid))
-        return lk_strdup("it started Latchkey (a parent process)");
-    if (kind == LK_KIND_SYSTEM)
-        return lk_strdup("a critical system process; ending it would crash or log out the system");
-    if (kind == LK_KIND_EXPLORER)
-        return lk_strdup("Explorer: close its windows that show this folder, or restart Explorer "
-                         "from Task Manager");
-    if (p->flags & LK_PROC_ZOMBIE)
-        return lk_strdup("it has already exited (waiting for its parent to reap it)");
-    if ((p->flags & LK_PROC_OTHER_USER) && !snap->elevated) {
-        snprintf(buf, sizeof buf, "it belongs to user %s; run as root or Administrator to end it",
-                 p->user ? p->user : "(unknown)");
-        return lk_strdup(buf);
-    }
-    return NULL;
-}
-
-static int copy_proc(lk_proc *dst, const lk_proc *src)
-{
-    int i;
-    memset(dst, 0, sizeof *dst);
-    dst->pid = src->pid;
-    dst->ppid = src->ppid;
-    dst->start_id = src->start_id;
-    dst->start_ms = src->start_ms;
-    dst->flags = src->flags;
-    dst->name = lk_strdup(src->name);
-    dst->exe = lk_strdup(src->exe);
-    dst->cmdline = lk_strdup(src->cmdline);
-    dst->user = lk_strdup(src->user);
-    if (src->argc > 0) {
-        dst->argv = calloc((size_t)src->argc + 1, sizeof *dst->argv);
-        if (!dst->argv)
-            return LK_ENOMEM;
-        for (i = 0; i < src->argc; i++)
-            dst->argv[i] = lk_strdup(src->argv[i]);
-        dst->argc = src->argc;
-    }
-    return LK_OK;
 }
 
 static lk_holder *holder_for(lk_holders *h, size_t *cap, const lk_snapshot *snap, size_t idx,
-                             const char *chromium_of_profile, size_t *slot_of)
+                             const char *mark, size_t *slot_of)
 {
     lk_holder *hd;
     if (slot_of[idx] != (size_t)-1)
@@ -207,10 +136,10 @@ static lk_holder *holder_for(lk_holders *h, size_t *cap, const lk_snapshot *snap
     if (!hd)
         return NULL;
     slot_of[idx] = h->nholders - 1;
-    copy_proc(&hd->proc, &snap->procs[idx]);
-    hd->kind = classify(snap, idx, chromium_of_profile);
-    hd->why_not = why_spare(snap, &hd->proc, hd->kind);
-    hd->killable = hd->why_not == NULL;
+    lk__copy_proc(&hd->proc, &snap->procs[idx]);
+    hd->kind = lk__classify(snap, idx, mark);
+    if (hd->kind == LK_KIND_CHROMIUM_BROWSER)
+        lk__find_launcher(snap, hd);
     return hd;
 }
 
@@ -229,30 +158,6 @@ static int add_held(lk_holder *hd, const char *path, lk_how how)
     grown[hd->nheld].how = how;
     hd->nheld++;
     return LK_OK;
-}
-
-/* Marks processes of the profile (1) and their descendants (2). */
-static void mark_chromium(const lk_snapshot *snap, const lk_target *t, char *mark)
-{
-    size_t i;
-    int changed = 1, rounds = 0;
-    for (i = 0; i < snap->nprocs; i++)
-        if (!(snap->procs[i].flags & LK_PROC_ZOMBIE) && lk__profile_matches(snap, i, t))
-            mark[i] = 1;
-    while (changed && rounds++ < 64) {
-        changed = 0;
-        for (i = 0; i < snap->nprocs; i++) {
-            const lk_proc *parent;
-            if (mark[i] || (snap->procs[i].flags & LK_PROC_ZOMBIE))
-                continue;
-            parent = lk_snapshot_find(snap, snap->procs[i].ppid);
-            if (parent && parent->pid != snap->procs[i].pid && mark[parent - snap->procs] &&
-                parent->start_ms <= snap->procs[i].start_ms) {
-                mark[i] = 2;
-                changed = 1;
-            }
-        }
-    }
 }
 
 static void fill_locks(const lk_snapshot *snap, const lk_target *t, lk_holders *h)
@@ -295,7 +200,7 @@ int lk_doctor_profile_procs(const lk_snapshot *snap, const char *folder, long **
     *pids = NULL;
     *n = 0;
     *browser = 0;
-    if ((rc = lk__target_init(&t, folder, snap->case_insensitive_paths, err)) != LK_OK)
+    if ((rc = lk__target_init(&t, folder, err)) != LK_OK)
         return rc;
     mark = calloc(snap->nprocs + 1, 1);
     *pids = calloc(snap->nprocs + 1, sizeof **pids);
@@ -308,10 +213,10 @@ int lk_doctor_profile_procs(const lk_snapshot *snap, const char *folder, long **
     }
     mark_chromium(snap, &t, mark);
     for (i = 0; i < snap->nprocs; i++) {
-        if (!mark[i])
+        if (mark[i] != LK__MARK_PROFILE && mark[i] != LK__MARK_CHILD)
             continue;
         (*pids)[(*n)++] = snap->procs[i].pid;
-        if (mark[i] == 1 && !is_chromium_child_flagged(&snap->procs[i]))
+        if (mark[i] == LK__MARK_PROFILE && !lk__has_type_flag(&snap->procs[i]))
             *browser = snap->procs[i].pid;
     }
     free(mark);
@@ -319,7 +224,7 @@ int lk_doctor_profile_procs(const lk_snapshot *snap, const char *folder, long **
     return LK_OK;
 }
 
-int lk__target_init(lk_target *t, const char *folder, int win, lk_error *err)
+int lk__target_init(lk_target *t, const char *folder, lk_error *err)
 {
     int rc;
     memset(t, 0, sizeof *t);
@@ -329,7 +234,6 @@ int lk__target_init(lk_target *t, const char *folder, int win, lk_error *err)
         t->real = lk_strdup(t->abs); /* gone already: compare what it was called */
     if (!t->real)
         return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
-    (void)win;
     return LK_OK;
 }
 
@@ -337,6 +241,40 @@ void lk__target_free(lk_target *t)
 {
     free(t->abs);
     free(t->real);
+    free(t->ids);
+    memset(t, 0, sizeof *t);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    if (x[0] != y[0])
+        return (x[0] > y[0]) - (x[0] < y[0]);
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* Is the object (dev, ino) the folder or inside it? For processes in
+ * another mount namespace, whose paths cannot be compared with ours. */
+static int target_has(lk_target *t, uint64_t dev, uint64_t ino)
+{
+    uint64_t key[2] = {dev, ino};
+    if (!t->ids_tried) {
+        lk_tree *tree = NULL;
+        t->ids_tried = 1;
+        if (lk_sys_tree_open(t->real, &tree, NULL) == LK_OK &&
+            lk_sys_tree_ids(tree, &t->ids, &t->nids, NULL) == LK_OK && t->nids > 1)
+            qsort(t->ids, t->nids, 2 * sizeof *t->ids, cmp_id);
+        lk_sys_tree_close(tree);
+    }
+    return t->ids && bsearch(key, t->ids, t->nids, 2 * sizeof *t->ids, cmp_id) != NULL;
+}
+
+static int holds_inside(lk_target *t, const lk_snapshot *snap, const lk_open *o)
+{
+    int win = snap->case_insensitive_paths;
+    if (snap->procs[o->proc].flags & LK_PROC_OTHER_NS)
+        return (o->dev || o->ino) && target_has(t, o->dev, o->ino);
+    return lk_path_within(t->real, o->path, win) || lk_path_within(t->abs, o->path, win);
 }
 
 static int cmp_holder_pid(const void *a, const void *b)
@@ -351,20 +289,42 @@ static int cmp_blind_pid(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static void add_rm_hits(lk_holders *h, size_t *cap, const lk_snapshot *snap, const lk_target *t,
+                        const char *mark, size_t *slot_of)
+{
+    lk_rm_hit *hits = NULL;
+    size_t nhits = 0, i;
+    /* Restart Manager knows about files that handle enumeration may miss. */
+    if (lk_sys_rm_holders(t->real, &hits, &nhits, NULL) != LK_OK)
+        return;
+    for (i = 0; i < nhits; i++) {
+        const lk_proc *p = lk_snapshot_find(snap, hits[i].pid);
+        lk_holder *hd;
+        if (!p)
+            continue;
+        hd = holder_for(h, cap, snap, (size_t)(p - snap->procs), mark, slot_of);
+        if (!hd)
+            continue;
+        add_held(hd, t->real, LK_HOW_RM);
+        if (hits[i].critical) {
+            hd->proc.flags |= LK_PROC_CRITICAL;
+            hd->kind = LK_KIND_SYSTEM;
+        }
+    }
+    lk_rm_hits_free(hits, nhits);
+}
+
 int lk_doctor_holders(const lk_snapshot *snap, const char *folder, lk_holders **out, lk_error *err)
 {
-    int win = snap->case_insensitive_paths;
     lk_target t;
     lk_holders *h;
     char *mark = NULL;
     size_t *slot_of = NULL;
     size_t cap = 0, i;
-    lk_rm_hit *hits = NULL;
-    size_t nhits = 0;
     int rc;
 
     *out = NULL;
-    if ((rc = lk__target_init(&t, folder, win, err)) != LK_OK)
+    if ((rc = lk__target_init(&t, folder, err)) != LK_OK)
         return rc;
     h = calloc(1, sizeof *h);
     mark = calloc(snap->nprocs + 1, 1);
@@ -383,7 +343,10 @@ int lk_doctor_holders(const lk_snapshot *snap, const char *folder, lk_holders **
 
     for (i = 0; i < snap->nopens; i++) {
         const lk_open *o = &snap->opens[i];
-        if (lk_path_within(t.real, o->path, win) || lk_path_within(t.abs, o->path, win)) {
+        /* Our own handles on the folder are the doctor's, not a holder. */
+        if (snap->procs[o->proc].pid == snap->self_pid)
+            continue;
+        if (holds_inside(&t, snap, o)) {
             lk_holder *hd = holder_for(h, &cap, snap, o->proc, mark, slot_of);
             if (hd)
                 add_held(hd, o->path, o->how);
@@ -392,26 +355,25 @@ int lk_doctor_holders(const lk_snapshot *snap, const char *folder, lk_holders **
     for (i = 0; i < snap->nprocs; i++)
         if (mark[i])
             holder_for(h, &cap, snap, i, mark, slot_of);
+    add_rm_hits(h, &cap, snap, &t, mark, slot_of);
 
-    /* Restart Manager knows about files that handle enumeration may miss. */
-    if (lk_sys_rm_holders(t.real, &hits, &nhits, NULL) == LK_OK) {
-        for (i = 0; i < nhits; i++) {
-            const lk_proc *p = lk_snapshot_find(snap, hits[i].pid);
-            lk_holder *hd;
-            if (!p)
-                continue;
-            hd = holder_for(h, &cap, snap, (size_t)(p - snap->procs), mark, slot_of);
-            if (!hd)
-                continue;
-            add_held(hd, t.real, LK_HOW_RM);
-            if (hits[i].critical && hd->killable) {
-                hd->proc.flags |= LK_PROC_CRITICAL;
-                hd->kind = LK_KIND_SYSTEM;
-                hd->killable = 0;
-                hd->why_not = lk_strdup("Restart Manager marks it critical");
-            }
+    /* A program the browser started is its own business unless it holds
+     * something here: then it is an ordinary holder. */
+    for (i = 0; i < h->nholders; i++) {
+        lk_holder *hd = &h->holders[i];
+        const lk_proc *p;
+        if (hd->kind != LK_KIND_DESCENDANT || hd->nheld == 0)
+            continue;
+        p = lk_snapshot_find(snap, hd->proc.pid);
+        if (p) {
+            size_t pi = (size_t)(p - snap->procs);
+            mark[pi] = LK__MARK_NONE;
+            hd->kind = lk__classify(snap, pi, mark);
         }
-        lk_rm_hits_free(hits, nhits);
+    }
+    for (i = 0; i < h->nholders; i++) {
+        h->holders[i].why_not = lk__why_spare(snap, &h->holders[i]);
+        h->holders[i].killable = h->holders[i].why_not == NULL;
     }
 
     if (snap->nblind) {
@@ -437,6 +399,15 @@ int lk_doctor_holders(const lk_snapshot *snap, const char *folder, lk_holders **
     return LK_OK;
 }
 
+const lk_holder *lk_holders_browser(const lk_holders *h)
+{
+    size_t i;
+    for (i = 0; h && i < h->nholders; i++)
+        if (h->holders[i].kind == LK_KIND_CHROMIUM_BROWSER)
+            return &h->holders[i];
+    return NULL;
+}
+
 void lk_holders_free(lk_holders *h)
 {
     size_t i, j;
@@ -445,6 +416,7 @@ void lk_holders_free(lk_holders *h)
     for (i = 0; i < h->nholders; i++) {
         lk_proc_clear(&h->holders[i].proc);
         free(h->holders[i].why_not);
+        free(h->holders[i].launcher.name);
         for (j = 0; j < h->holders[i].nheld; j++)
             free(h->holders[i].held[j].path);
         free(h->holders[i].held);

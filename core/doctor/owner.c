@@ -33,7 +33,7 @@ static char *owner_dir(int make, lk_error *err)
             lk_error_set(err, LK_ENOENT, 0, "no data folder for Latchkey (set LATCHKEY_HOME)");
             return NULL;
         }
-        base = lk_path_join(data, "latchkey", lk_path_is_win(data));
+        base = lk_path_join(data, "latchkey", lk_sys_path_win());
         if (base && make && lk_sys_ftype(data) == LK_FT_NONE)
             lk_sys_mkdir(data, NULL);
         free(data);
@@ -42,7 +42,7 @@ static char *owner_dir(int make, lk_error *err)
         lk_error_set(err, LK_ENOMEM, 0, "out of memory");
         return NULL;
     }
-    win = lk_path_is_win(base);
+    win = lk_sys_path_win();
     dir = lk_path_join(base, "owner", win);
     if (dir && make && (lk_sys_mkdir(base, err) != LK_OK || lk_sys_mkdir(dir, err) != LK_OK)) {
         free(dir);
@@ -64,7 +64,7 @@ static char *key_of(const char *folder)
     int win;
     if (!folder || !*folder || lk_sys_abspath(folder, &abs, NULL) != LK_OK)
         return NULL;
-    win = lk_path_is_win(abs);
+    win = lk_sys_path_win();
     if (lk_sys_realpath(abs, &real, NULL) != LK_OK) {
         char *parent = lk_path_dir(abs, win), *rparent = NULL;
         if (parent && lk_sys_realpath(parent, &rparent, NULL) == LK_OK)
@@ -98,7 +98,7 @@ static char *file_of(const char *dir, const char *key, const char *suffix)
         h *= 1099511628211ULL;
     }
     snprintf(name, sizeof name, "%016llx%s", (unsigned long long)h, suffix);
-    return lk_path_join(dir, name, lk_path_is_win(dir));
+    return lk_path_join(dir, name, lk_sys_path_win());
 }
 
 static int lock_key(const char *dir, const char *key, int64_t deadline_ms, lk_file_lock **out,
@@ -125,7 +125,7 @@ static int name_char(char c)
 static void self_name(char *out, size_t size)
 {
     char *exe = lk_sys_self_exe();
-    const char *base = exe ? lk_path_base(exe, lk_path_is_win(exe)) : NULL;
+    const char *base = exe ? lk_path_base(exe, lk_sys_path_win()) : NULL;
     size_t n = 0, len;
     if (base) {
         len = strlen(base);

@@ -1,4 +1,5 @@
-/* The JSON contract of `latchkeyctl holders --json` and `cleanup --json`. */
+/* The JSON contract of `latchkeyctl holders --json`, `cleanup --json`,
+ * `unlock --json` and `stop --json`. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -27,6 +28,14 @@ static json_t *iso_time(int64_t ms)
     return json_string(buf);
 }
 
+static json_t *lk_launcher_json(const lk_holder *hd)
+{
+    if (!hd || !hd->launcher.pid)
+        return json_null();
+    return json_pack("{s:I,s:o,s:b}", "pid", (json_int_t)hd->launcher.pid, "name",
+                     str_or_null(hd->launcher.name), "alive", hd->launcher.alive);
+}
+
 static json_t *holder_json(const lk_holder *hd)
 {
     json_t *o = json_object(), *held = json_array();
@@ -48,6 +57,11 @@ static json_t *holder_json(const lk_holder *hd)
         json_array_append_new(held, h);
     }
     json_object_set_new(o, "held", held);
+    if (hd->kind == LK_KIND_CHROMIUM_BROWSER) {
+        json_object_set_new(o, "launcher", lk_launcher_json(hd));
+        json_object_set_new(o, "orphaned", json_boolean(hd->orphaned));
+        json_object_set_new(o, "owned", json_boolean(hd->owned));
+    }
     return o;
 }
 
@@ -99,17 +113,28 @@ char *lk_holders_to_json(const lk_holders *h)
     return dump(holders_json(h));
 }
 
+static json_t *strings(char *const *v, size_t n)
+{
+    json_t *arr = json_array();
+    size_t i;
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(v[i]));
+    return arr;
+}
+
 char *lk_cleanup_to_json(const lk_cleanup *c)
 {
-    json_t *o = json_object(), *killed = json_array(), *spared = json_array(), *left = json_array();
+    json_t *o = json_object(), *killed = json_array(), *spared = json_array();
     size_t i;
     json_object_set_new(o, "path", json_string(c->path ? c->path : ""));
+    json_object_set_new(o, "action", json_string(c->action ? c->action : "cleanup"));
     json_object_set_new(o, "result", json_string(lk_result_name(c->result)));
     for (i = 0; i < c->nkilled; i++) {
         json_t *k = json_object();
         json_object_set_new(k, "pid", json_integer(c->killed[i].pid));
         json_object_set_new(k, "name", str_or_null(c->killed[i].name));
         json_object_set_new(k, "how", json_string(c->killed[i].forced ? "forced" : "graceful"));
+        json_object_set_new(k, "note", str_or_null(c->killed[i].note));
         json_array_append_new(killed, k);
     }
     for (i = 0; i < c->nspared; i++) {
@@ -119,12 +144,17 @@ char *lk_cleanup_to_json(const lk_cleanup *c)
         json_object_set_new(s, "why", str_or_null(c->spared[i].why));
         json_array_append_new(spared, s);
     }
-    for (i = 0; i < c->nleft; i++)
-        json_array_append_new(left, json_string(c->left[i]));
     json_object_set_new(o, "killed", killed);
     json_object_set_new(o, "spared", spared);
-    json_object_set_new(o, "left", left);
+    json_object_set_new(o, "left", strings(c->left, c->nleft));
     json_object_set_new(o, "quarantine", str_or_null(c->quarantine));
+    json_object_set_new(o, "removed", strings(c->removed, c->nremoved));
+    json_object_set_new(o, "warnings", strings(c->warnings, c->nwarnings));
+    /* What deleting the folder loses (the login), as counted before. */
+    json_object_set_new(o, "loses",
+                        c->counted ? json_pack("{s:I,s:I}", "files", (json_int_t)c->files,
+                                               "bytes", (json_int_t)c->bytes)
+                                   : json_null());
     json_object_set_new(o, "elapsed_ms", json_integer(c->elapsed_ms));
     json_object_set_new(o, "message", str_or_null(c->message));
     /* What was found before anything was done: the plan, on a dry run. */

@@ -124,7 +124,7 @@ int lk_discover(const char *const *roots, size_t nroots, lk_found **out, size_t 
         char *abs = NULL;
         if (lk_sys_abspath(roots[i], &abs, err) != LK_OK)
             return LK_EINVAL;
-        w.win = lk_path_is_win(abs);
+        w.win = lk_sys_path_win();
         if (lk_sys_ftype(abs) == LK_FT_DIR)
             visit(&w, abs, 0);
         free(abs);
@@ -140,27 +140,4 @@ void lk_found_free(lk_found *f, size_t n)
     for (i = 0; i < n; i++)
         free(f[i].path);
     free(f);
-}
-
-char *lk_default_session_root(void)
-{
-    char *home = lk_sys_getenv("LATCHKEY_HOME");
-    char *data, *root;
-    if (home) {
-        root = lk_path_join(home, "sessions", lk_path_is_win(home));
-        free(home);
-        return root;
-    }
-    data = lk_sys_data_dir();
-    if (!data)
-        return NULL;
-    root = lk_path_join(data, "latchkey/sessions", 0);
-    if (root && lk_path_is_win(root)) {
-        char *p;
-        for (p = root; *p; p++)
-            if (*p == '/')
-                *p = '\\';
-    }
-    free(data);
-    return root;
 }

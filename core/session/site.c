@@ -165,7 +165,7 @@ static char *installed_profiles_dir(void)
     size_t need;
     if (!exe)
         return NULL;
-    win = lk_path_is_win(exe);
+    win = lk_sys_path_win();
     dir = lk_path_dir(exe, win);
     free(exe);
     if (!dir)

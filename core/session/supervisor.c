@@ -372,7 +372,7 @@ void *lk__session_supervise(void *arg)
                 /* The browser still answers its discovery: the connection
                  * failed, not the browser (a closed page, or a broken or
                  * hostile endpoint). Back off rather than spin against it. */
-                char why[300];
+                char why[320];
                 lk_cdp_endpoint_clear(&ep);
                 snprintf(why, sizeof why,
                          "lost the browser's DevTools connection (%.250s); connecting again",

@@ -43,7 +43,7 @@ char *lk_sys_cache_dir(void)
     if (xdg && xdg[0] == '/')
         return lk_strdup(xdg);
 #endif
-    home = lk_sys_home_dir();
+    home = getenv("HOME") && getenv("HOME")[0] == '/' ? lk_strdup(getenv("HOME")) : lk_sys_home_dir();
     if (!home)
         return NULL;
 #if defined(__APPLE__)
@@ -61,15 +61,25 @@ char *lk_sys_cache_dir(void)
     return out;
 }
 
-int lk_sys_read_file(const char *path, size_t max, int tail, char **buf, size_t *len, lk_error *err)
+int lk_sys_read_file(const char *path, size_t max, unsigned flags, char **buf, size_t *len,
+                     lk_error *err)
 {
     struct stat st;
     size_t got = 0, want;
     char *b;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd;
     *buf = NULL;
     if (len)
         *len = 0;
+    /* A FIFO would block the open, a device would act on it: look first,
+     * then open without blocking, then make sure it is what was looked at. */
+    if (((flags & LK_READ_NOFOLLOW) ? lstat(path, &st) : stat(path, &st)) != 0)
+        return lk_error_set(err, errno == ENOENT ? LK_ENOENT : LK_EIO, errno, "%s: %s", path,
+                            strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return lk_error_set(err, LK_EINVAL, 0, "%s: not a regular file", path);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                        ((flags & LK_READ_NOFOLLOW) ? O_NOFOLLOW : 0));
     if (fd < 0)
         return lk_error_set(err, errno == ENOENT ? LK_ENOENT : LK_EIO, errno, "%s: %s", path,
                             strerror(errno));
@@ -79,7 +89,7 @@ int lk_sys_read_file(const char *path, size_t max, int tail, char **buf, size_t 
     }
     want = (size_t)st.st_size;
     if (want > max) {
-        if (!tail) {
+        if (!(flags & LK_READ_TAIL)) {
             close(fd);
             return lk_error_set(err, LK_EINVAL, 0, "%s: larger than %zu bytes", path, max);
         }

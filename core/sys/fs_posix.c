@@ -1,9 +1,10 @@
-/* Files on POSIX: canonical paths, guard-rail facts, and a tree remover that
- * never follows a symlink and never leaves its file system. */
+/* Files on POSIX: canonical paths, guard-rail facts, Chromium's profile lock.
+ * Removing a tree is tree_posix.c's, relative to held descriptors. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "latchkey/path.h"
 #include "latchkey/sys.h"
+#include "sys/tree_posix.h"
 #include "util/strv.h"
 
 int lk_sys_realpath(const char *path, char **out, lk_error *err)
@@ -28,11 +30,85 @@ int lk_sys_realpath(const char *path, char **out, lk_error *err)
     return LK_OK;
 }
 
+int lk_sys_path_win(void)
+{
+    return 0;
+}
+
+/* Resolves ".." the way the kernel does: "lnk/.." is the folder holding
+ * what lnk points to. Everything before a ".." that exists is made real;
+ * what does not exist is taken as written. */
+static int grow(char **buf, size_t *cap, size_t need)
+{
+    char *g;
+    if (need <= *cap)
+        return 1;
+    g = realloc(*buf, need);
+    if (!g)
+        return 0;
+    *buf = g;
+    *cap = need;
+    return 1;
+}
+
+static char *resolve_dotdot(const char *abs)
+{
+    size_t n = strlen(abs), i = 0, len = 1, cap = n + 2;
+    char *cur = malloc(cap);
+    if (!cur)
+        return NULL;
+    strcpy(cur, "/");
+    while (i < n) {
+        size_t start, clen;
+        while (i < n && abs[i] == '/')
+            i++;
+        start = i;
+        while (i < n && abs[i] != '/')
+            i++;
+        clen = i - start;
+        if (clen == 0 || (clen == 1 && abs[start] == '.'))
+            continue;
+        if (clen == 2 && abs[start] == '.' && abs[start + 1] == '.') {
+            char *real = len > 1 ? realpath(cur, NULL) : NULL;
+            if (real) {
+                size_t rl = strlen(real);
+                if (!grow(&cur, &cap, rl + n + 2)) {
+                    free(real);
+                    free(cur);
+                    return NULL;
+                }
+                memcpy(cur, real, rl + 1);
+                len = rl;
+                free(real);
+            }
+            while (len > 1 && cur[len - 1] != '/')
+                len--;
+            if (len > 1)
+                len--;
+            cur[len] = '\0';
+            continue;
+        }
+        if (!grow(&cur, &cap, len + clen + n + 2)) {
+            free(cur);
+            return NULL;
+        }
+        if (len > 1)
+            cur[len++] = '/';
+        memcpy(cur + len, abs + start, clen);
+        len += clen;
+        cur[len] = '\0';
+    }
+    return cur;
+}
+
 int lk_sys_abspath(const char *path, char **out, lk_error *err)
 {
     char *joined;
+    *out = NULL;
     if (!path || !*path)
         return lk_error_set(err, LK_EINVAL, 0, "empty path");
+    if (strlen(path) >= PATH_MAX)
+        return lk_error_set(err, LK_EINVAL, 0, "path too long");
     if (path[0] == '/') {
         joined = lk_strdup(path);
     } else {
@@ -44,186 +120,28 @@ int lk_sys_abspath(const char *path, char **out, lk_error *err)
     }
     if (!joined)
         return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
-    *out = lk_path_normalize(joined, 0);
+    *out = resolve_dotdot(joined);
     free(joined);
     if (!*out)
         return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
     return LK_OK;
 }
 
-lk_ftype lk_sys_ftype(const char *path)
+lk_ftype lk__ftype_of(mode_t mode)
 {
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return LK_FT_NONE;
-    if (S_ISLNK(st.st_mode))
+    if (S_ISLNK(mode))
         return LK_FT_LINK;
-    if (S_ISDIR(st.st_mode))
+    if (S_ISDIR(mode))
         return LK_FT_DIR;
-    if (S_ISREG(st.st_mode))
+    if (S_ISREG(mode))
         return LK_FT_FILE;
     return LK_FT_OTHER;
 }
 
-/* Failures that can pass: a dying process still writing (ENOTEMPTY), a busy
- * mount. Permission errors on POSIX do not pass by waiting. */
-static int retryable(int e)
+lk_ftype lk_sys_ftype(const char *path)
 {
-    return e == EBUSY || e == ENOTEMPTY || e == ETXTBSY || e == EEXIST;
-}
-
-static void note_left(lk_remove_pass *pass, size_t *cap, const char *dir, const char *name, int e)
-{
-    char **slot = lk_push(&pass->left, &pass->nleft, cap, sizeof(char *));
-    if (slot)
-        *slot = name ? lk_path_join(dir, name, 0) : lk_strdup(dir);
-    if (!retryable(e))
-        pass->retryable = 0;
-    pass->last_sys = e;
-}
-
-typedef struct frame {
-    DIR *dir;
-    char *path;
-} frame;
-
-/* Removes one entry of an open directory; returns errno or 0. A directory is
- * made writable first so its entries can go (the POSIX read-only case). */
-static int unlink_entry(int dfd, const char *name, int is_dir)
-{
-    if (unlinkat(dfd, name, is_dir ? AT_REMOVEDIR : 0) == 0 || errno == ENOENT)
-        return 0;
-    return errno;
-}
-
-int lk_sys_remove_tree_once(const char *path, lk_remove_pass *pass, lk_error *err)
-{
-    struct stat top;
-    frame *stack = NULL;
-    size_t depth = 0, cap = 0, left_cap = 0;
-    int fd;
-
-    memset(pass, 0, sizeof *pass);
-    pass->retryable = 1;
-    if (lstat(path, &top) != 0) {
-        if (errno == ENOENT)
-            return LK_OK;
-        return lk_error_set(err, LK_EIO, errno, "%s: %s", path, strerror(errno));
-    }
-    if (!S_ISDIR(top.st_mode)) {
-        if (unlink(path) == 0 || errno == ENOENT) {
-            pass->removed++;
-            return LK_OK;
-        }
-        note_left(pass, &left_cap, path, NULL, errno);
-        return lk_error_set(err, LK_EBUSY, errno, "%s: %s", path, strerror(errno));
-    }
-    fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == EACCES && chmod(path, top.st_mode | S_IRWXU) == 0)
-        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        note_left(pass, &left_cap, path, NULL, errno);
-        return lk_error_set(err, LK_EACCES, errno, "%s: %s", path, strerror(errno));
-    }
-    if (!(top.st_mode & S_IWUSR))
-        fchmod(fd, top.st_mode | S_IRWXU);
-    {
-        frame *f = lk_push(&stack, &depth, &cap, sizeof *stack);
-        if (!f || !(f->dir = fdopendir(fd)) || !(f->path = lk_strdup(path))) {
-            if (f && f->dir)
-                closedir(f->dir);
-            else
-                close(fd);
-            free(stack);
-            return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
-        }
-    }
-    while (depth > 0) {
-        frame *f = &stack[depth - 1];
-        int dfd = dirfd(f->dir);
-        struct dirent *de;
-        struct stat st;
-
-        errno = 0;
-        de = readdir(f->dir);
-        if (!de) {
-            /* Directory done: close it and remove it from its parent. */
-            char *done = f->path;
-            closedir(f->dir);
-            depth--;
-            if (depth == 0) {
-                if (rmdir(done) == 0 || errno == ENOENT)
-                    pass->removed++;
-                else
-                    note_left(pass, &left_cap, done, NULL, errno);
-            } else {
-                int e = unlink_entry(dirfd(stack[depth - 1].dir), lk_path_base(done, 0), 1);
-                if (e == 0)
-                    pass->removed++;
-                else
-                    note_left(pass, &left_cap, done, NULL, e);
-            }
-            free(done);
-            continue;
-        }
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (errno != ENOENT)
-                note_left(pass, &left_cap, f->path, de->d_name, errno);
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            int cfd;
-            frame *child;
-            char *cpath;
-            if (st.st_dev != top.st_dev) {
-                /* A mount point: what is mounted there is not ours to delete. */
-                note_left(pass, &left_cap, f->path, de->d_name, EXDEV);
-                continue;
-            }
-            if (!(st.st_mode & S_IWUSR) || !(st.st_mode & S_IXUSR))
-                fchmodat(dfd, de->d_name, st.st_mode | S_IRWXU, 0);
-            cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (cfd < 0) {
-                note_left(pass, &left_cap, f->path, de->d_name, errno);
-                continue;
-            }
-            cpath = lk_path_join(f->path, de->d_name, 0);
-            child = lk_push(&stack, &depth, &cap, sizeof *stack);
-            if (!cpath || !child || !(child->dir = fdopendir(cfd))) {
-                close(cfd);
-                free(cpath);
-                if (child)
-                    depth--;
-                note_left(pass, &left_cap, f->path, de->d_name, ENOMEM);
-                continue;
-            }
-            child->path = cpath;
-            continue;
-        }
-        /* Files, symlinks (the link itself), sockets, fifos. */
-        {
-            int e = unlink_entry(dfd, de->d_name, 0);
-            if (e == 0)
-                pass->removed++;
-            else
-                note_left(pass, &left_cap, f->path, de->d_name, e);
-        }
-    }
-    free(stack);
-    if (pass->nleft == 0)
-        return LK_OK;
-    return lk_error_set(err, LK_EBUSY, pass->last_sys, "%zu entries could not be removed (%s)",
-                        pass->nleft, strerror(pass->last_sys));
-}
-
-int lk_sys_rename(const char *from, const char *to, lk_error *err)
-{
-    if (rename(from, to) == 0)
-        return LK_OK;
-    return lk_error_set(err, retryable(errno) ? LK_EBUSY : LK_EIO, errno,
-                        "cannot move %s to %s: %s", from, to, strerror(errno));
+    struct stat st;
+    return lstat(path, &st) != 0 ? LK_FT_NONE : lk__ftype_of(st.st_mode);
 }
 
 int lk_sys_mkdir(const char *path, lk_error *err)
@@ -233,26 +151,24 @@ int lk_sys_mkdir(const char *path, lk_error *err)
     return lk_error_set(err, LK_EIO, errno, "cannot create %s: %s", path, strerror(errno));
 }
 
-int lk_sys_remove_on_reboot(const char *path, lk_error *err)
-{
-    return lk_error_set(err, LK_ENOTSUP, 0,
-                        "removal at reboot is a Windows feature; nothing on this system locks "
-                        "files against deletion");
-}
-
 int lk_sys_is_fs_root(const char *abspath)
 {
-    struct stat st, parent;
+    lk__fid top, parent;
+    lk__mounts m;
     char *dir;
-    int root;
+    int root = 0;
     if (strcmp(abspath, "/") == 0)
         return 1;
-    if (stat(abspath, &st) != 0)
-        return 0;
+    lk__mounts_init(&m);
     dir = lk_path_dir(abspath, 0);
-    root = dir && stat(dir, &parent) == 0 && parent.st_dev != st.st_dev;
+    /* A mount point is the root of a file system, a bind mount of the same
+     * one included: the mount id tells, the device alone does not. */
+    if (dir && lk__fid_of(AT_FDCWD, abspath, 0, &top, &m, abspath) == 0 &&
+        lk__fid_of(AT_FDCWD, dir, 0, &parent, &m, NULL) == 0)
+        root = lk__fid_crosses(&parent, &top);
     free(dir);
-    return root; /* a mount point is the root of a file system */
+    lk__mounts_free(&m);
+    return root;
 }
 
 int lk_sys_is_system_dir(const char *abspath)
@@ -261,27 +177,16 @@ int lk_sys_is_system_dir(const char *abspath)
     static const char *const whole[] = {
         "/bin",    "/boot",    "/dev",          "/etc",         "/lib",           "/lib32",
         "/lib64",  "/libx32",  "/proc",         "/sbin",        "/sys",           "/usr",
-        "/System", "/Library", "/Applications", "/private/etc", "/private/var/db"};
+        "/nix",    "/snap",    "/System",       "/Library",     "/Applications",  "/private/etc",
+        "/private/var/db", "/cores"};
+    /* The system's data: a bot may keep its sessions there (/var/www/bot,
+     * /var/lib/docker/volumes/...), nothing else is ours to delete. */
+    static const char *const data[] = {"/var", "/run", "/private/var"};
     /* These themselves (not what lies under them). */
-    static const char *const exact[] = {"/",
-                                        "/home",
-                                        "/root",
-                                        "/tmp",
-                                        "/var",
-                                        "/var/tmp",
-                                        "/var/lib",
-                                        "/opt",
-                                        "/srv",
-                                        "/mnt",
-                                        "/media",
-                                        "/run",
-                                        "/Users",
-                                        "/Volumes",
-                                        "/private",
-                                        "/private/tmp",
-                                        "/private/var",
-                                        "/private/var/folders",
-                                        "/private/var/tmp"};
+    static const char *const exact[] = {"/",     "/home",  "/root",    "/tmp",    "/opt",
+                                        "/srv",  "/mnt",   "/media",   "/Users",  "/Volumes",
+                                        "/private", "/private/tmp", "/var/tmp", "/var/lib",
+                                        "/var/www", "/var/lib/docker", "/var/lib/docker/volumes"};
     size_t i;
     for (i = 0; i < sizeof whole / sizeof *whole; i++)
         if (lk_path_within(whole[i], abspath, 0))
@@ -289,19 +194,114 @@ int lk_sys_is_system_dir(const char *abspath)
     for (i = 0; i < sizeof exact / sizeof *exact; i++)
         if (lk_path_equal(exact[i], abspath, 0))
             return 1;
+    for (i = 0; i < sizeof data / sizeof *data; i++)
+        if (lk_path_within(data[i], abspath, 0))
+            return 2;
     return 0;
+}
+
+static char *env_home(void)
+{
+    const char *h = getenv("HOME");
+    return h && h[0] == '/' ? lk_strdup(h) : lk_sys_home_dir();
 }
 
 char *lk_sys_home_dir(void)
 {
-    const char *h = getenv("HOME");
     struct passwd pw, *res = NULL;
-    char buf[1024];
-    if (h && h[0] == '/')
-        return lk_strdup(h);
-    if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) == 0 && res)
+    char buf[4096];
+    if (getpwuid_r(getuid(), &pw, buf, sizeof buf, &res) == 0 && res && pw.pw_dir &&
+        pw.pw_dir[0] == '/')
         return lk_strdup(pw.pw_dir);
     return NULL;
+}
+
+static void add_home(char ***homes, size_t *n, size_t *cap, const char *h)
+{
+    size_t i;
+    char **slot;
+    if (!h || h[0] != '/')
+        return;
+    for (i = 0; i < *n; i++)
+        if (lk_path_equal((*homes)[i], h, 0))
+            return;
+    slot = lk_push(homes, n, cap, sizeof *slot);
+    if (slot && !(*slot = lk_path_normalize(h, 0)))
+        (*n)--;
+}
+
+int lk_sys_home_dirs(char ***homes, size_t *n)
+{
+    /* getpwent walks one shared cursor. */
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    size_t cap = 0, count = 0;
+    struct passwd *pw;
+    char *own = lk_sys_home_dir();
+    const char *env = getenv("HOME");
+    *homes = NULL;
+    *n = 0;
+    add_home(homes, n, &cap, own);
+    add_home(homes, n, &cap, env);
+    free(own);
+    pthread_mutex_lock(&lock);
+    setpwent();
+    while ((pw = getpwent()) != NULL && count++ < 100000)
+        add_home(homes, n, &cap, pw->pw_dir);
+    endpwent();
+    pthread_mutex_unlock(&lock);
+    return LK_OK;
+}
+
+void lk_sys_home_protected(const char *const **within, const char *const **app_roots,
+                           const char *const **exact)
+{
+#if defined(__APPLE__)
+    static const char *const w[] = {
+        "Library/Application Support/Google/Chrome",
+        "Library/Application Support/Google/Chrome Beta",
+        "Library/Application Support/Google/Chrome Canary",
+        "Library/Application Support/Chromium",
+        "Library/Application Support/Microsoft Edge",
+        "Library/Application Support/BraveSoftware",
+        "Library/Application Support/Vivaldi",
+        "Library/Application Support/com.operasoftware.Opera",
+        "Library/Application Support/Firefox",
+        "Library/Application Support/Signal",
+        "Library/Application Support/Code",
+        "Library/Application Support/discord",
+        "Library/Application Support/Slack",
+        "Library/Application Support/WhatsApp",
+        "Library/Keychains",
+        "Library/Mail",
+        "Library/Messages",
+        NULL};
+    static const char *const roots[] = {"Library/Application Support", "Library/Containers",
+                                        "Library/Group Containers", NULL};
+    static const char *const ex[] = {"Library", "Documents", "Desktop", "Downloads", "Pictures",
+                                     "Music", "Movies", ".config", ".local", ".local/share",
+                                     ".cache", ".ssh", NULL};
+#else
+    static const char *const w[] = {
+        ".config/google-chrome", ".config/google-chrome-beta", ".config/google-chrome-unstable",
+        ".config/chromium", ".config/microsoft-edge", ".config/microsoft-edge-beta",
+        ".config/microsoft-edge-dev", ".config/BraveSoftware", ".config/vivaldi",
+        ".config/opera", ".mozilla", "snap", ".var/app",
+        /* Electron apps: their data is a Chromium profile too. */
+        ".config/Signal", ".config/Code", ".config/Code - OSS", ".config/VSCodium",
+        ".config/Cursor", ".config/discord", ".config/Slack", ".config/Element",
+        ".config/teams-for-linux", ".config/Microsoft", ".config/obsidian", ".config/Bitwarden",
+        ".config/1Password", ".config/Mattermost", ".config/whatsapp-for-linux",
+        ".config/WhatsApp", ".config/skypeforlinux", ".config/Joplin", ".config/Postman",
+        ".ssh", ".gnupg", ".local/share/keyrings",
+        NULL};
+    static const char *const roots[] = {".config", ".local/share", NULL};
+    static const char *const ex[] = {".config", ".local", ".local/share", ".local/state",
+                                     ".cache", "Desktop", "Documents", "Downloads", "Pictures",
+                                     "Music", "Videos", "Public", "Templates", "snap", NULL};
+#endif
+    *within = w;
+    *app_roots = roots;
+    *exact = ex;
 }
 
 char *lk_sys_hostname(void)
@@ -371,7 +371,7 @@ char *lk_sys_data_dir(void)
     char *home, *dir;
     if (xdg && xdg[0] == '/')
         return lk_strdup(xdg);
-    home = lk_sys_home_dir();
+    home = env_home();
     if (!home)
         return NULL;
 #if defined(__APPLE__)

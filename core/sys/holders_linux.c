@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "sys/linux_proc.h"
@@ -13,6 +15,7 @@
 typedef struct holds {
     lk_snap_builder *b;
     size_t idx;
+    int other_ns; /* its paths are its namespace's: record what each one is */
     int denied; /* something could not be read for lack of permission */
     int other;  /* errno of another failure, 0 when none */
 } holds;
@@ -33,15 +36,17 @@ static void failed(holds *h, int e)
         h->other = e; /* ENOENT: the fd was closed meanwhile; nothing held */
 }
 
-static void add_path(holds *h, const char *path, size_t n, lk_how how)
+static void add_path(holds *h, const char *path, size_t n, lk_how how, uint64_t dev,
+                     uint64_t ino)
 {
     if (path[0] == '/') /* not socket:[..], pipe:[..], anon_inode:.. */
-        lk__snap_open(h->b, h->idx, how, clean_path(path, n));
+        lk__snap_open_id(h->b, h->idx, how, clean_path(path, n), dev, ino);
 }
 
 static void add_link(holds *h, int dirfd, const char *name, lk_how how)
 {
     char buf[4096 + 16];
+    struct stat st;
     ssize_t n = readlinkat(dirfd, name, buf, sizeof buf - 1);
     if (n <= 0) {
         /* A live process always has a cwd and a root: without them it has
@@ -49,13 +54,24 @@ static void add_link(holds *h, int dirfd, const char *name, lk_how how)
         failed(h, errno == ENOENT && (how == LK_HOW_CWD || how == LK_HOW_ROOT) ? ESRCH : errno);
         return;
     }
-    add_path(h, buf, (size_t)n, how);
+    if (h->other_ns && buf[0] == '/') {
+        /* stat through the magic link reaches the object itself, whatever
+         * its path means in the namespace it was opened in. */
+        if (fstatat(dirfd, name, &st, 0) == 0)
+            add_path(h, buf, (size_t)n, how, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+        else
+            failed(h, errno);
+        return;
+    }
+    add_path(h, buf, (size_t)n, how, 0, 0);
 }
 
 /* One line of maps: keep its path, once per run of mappings of one file. */
 static void map_line(holds *h, char *line, size_t len, char *last, size_t last_size)
 {
     char *path = memchr(line, '/', len);
+    unsigned int major = 0, minor = 0;
+    unsigned long long ino = 0;
     size_t n;
     if (!path)
         return;
@@ -64,7 +80,12 @@ static void map_line(holds *h, char *line, size_t len, char *last, size_t last_s
     if (strcmp(path, last) == 0)
         return;
     snprintf(last, last_size, "%s", path);
-    add_path(h, path, n, LK_HOW_MAP);
+    /* "start-end perms offset major:minor inode path": the line names the
+     * object too, which is what counts in another mount namespace. */
+    if (h->other_ns && sscanf(line, "%*s %*s %*s %x:%x %llu", &major, &minor, &ino) == 3)
+        add_path(h, path, n, LK_HOW_MAP, (uint64_t)makedev(major, minor), (uint64_t)ino);
+    else
+        add_path(h, path, n, LK_HOW_MAP, 0, 0);
 }
 
 static void read_maps_text(holds *h, int fd)
@@ -126,8 +147,8 @@ static const char *denied_reason(int partly)
 
 void lk__linux_read_holds(lk_snap_builder *b, size_t idx, int dirfd)
 {
-    holds h = {b, idx, 0, 0};
     const lk_proc *p = &b->snap->procs[idx];
+    holds h = {b, idx, (p->flags & LK_PROC_OTHER_NS) != 0, 0, 0};
     int fdir = openat(dirfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *d;
     struct dirent *de;
@@ -156,7 +177,7 @@ void lk__linux_read_holds(lk_snap_builder *b, size_t idx, int dirfd)
     closedir(d);
     add_link(&h, dirfd, "cwd", LK_HOW_CWD);
     add_link(&h, dirfd, "root", LK_HOW_ROOT);
-    if (p->exe)
+    if (p->exe && !h.other_ns)
         lk__snap_open(b, idx, LK_HOW_EXE, lk_strdup(p->exe));
     else
         add_link(&h, dirfd, "exe", LK_HOW_EXE); /* records why it was unreadable */

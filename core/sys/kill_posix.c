@@ -11,6 +11,7 @@
 #endif
 
 #include "latchkey/sys.h"
+#include "sys/proc_posix.h"
 
 #if defined(__linux__) && defined(SYS_pidfd_open)
 static int pidfd_open_(long pid)
@@ -58,10 +59,33 @@ static int send_signal(long pid, uint64_t start_id, int sig, lk_error *err)
                         "cannot signal process %ld: %s", pid, strerror(errno));
 }
 
+/* The last line of the guard rails, whatever the caller planned: never
+ * init, the kernel's threads, this process or any process it descends from
+ * (a wrapper whose command line names a profile must not be ended by the
+ * program it started). */
+static const char *refusal(long pid)
+{
+    long cur = (long)getpid();
+    int kernel = 0, hops = 0;
+    if (pid <= 1)
+        return "it is the system's first process";
+    if (lk__proc_parent(pid, &kernel) >= 0 && kernel)
+        return "it is the kernel's";
+    while (cur > 0 && hops++ < 4096) {
+        if (cur == pid)
+            return hops == 1 ? "it is this process" : "this process descends from it";
+        if (cur == 1)
+            break;
+        cur = lk__proc_parent(cur, &kernel);
+    }
+    return NULL;
+}
+
 int lk_sys_proc_end(long pid, uint64_t start_id, int force, lk_error *err)
 {
-    if (pid <= 1)
-        return lk_error_set(err, LK_EREFUSED, 0, "refusing to signal pid %ld", pid);
+    const char *why = refusal(pid);
+    if (why)
+        return lk_error_set(err, LK_EREFUSED, 0, "refusing to end process %ld: %s", pid, why);
     return send_signal(pid, start_id, force ? SIGKILL : SIGTERM, err);
 }
 

@@ -292,6 +292,15 @@ int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err)
     return LK_OK;
 }
 
+long lk__proc_parent(long pid, int *kernel)
+{
+    identity id;
+    *kernel = pid == 0;
+    if (pid <= 0 || identity_of((pid_t)pid, &id) != 0)
+        return -1;
+    return id.ppid;
+}
+
 int lk_sys_proc_same(long pid, uint64_t start_id)
 {
     identity id;

@@ -208,6 +208,7 @@ typedef struct worker {
     const long *pids; /* every pid; this worker takes every stride-th from first */
     size_t npids, first, stride;
     unsigned what;
+    const char *mnt_ns; /* ours, "mnt:[n]"; NULL when unknown */
     long long btime;
     long hz;
     int rc;
@@ -263,6 +264,13 @@ static void scan_one(worker *w, int procfd, long pid, user_cache *users)
     }
     read_cmdline(pfd, p);
     read_user(pfd, p, users);
+    if (w->mnt_ns) {
+        /* Its paths mean what they say only in its own mount namespace. */
+        char *ns = read_link_at(pfd, "ns/mnt");
+        if (ns && strcmp(ns, w->mnt_ns) != 0)
+            p->flags |= LK_PROC_OTHER_NS;
+        free(ns);
+    }
     p->exe = read_link_at(pfd, "exe");
     if (p->exe) {
         size_t n = strlen(p->exe);
@@ -327,11 +335,14 @@ int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err)
     long *pids = NULL;
     size_t npids = 0, nw, i;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    char *mnt_ns = read_link_at(AT_FDCWD, "/proc/self/ns/mnt");
     int rc;
 
     *out = NULL;
-    if ((rc = list_pids(&pids, &npids, err)) != LK_OK)
+    if ((rc = list_pids(&pids, &npids, err)) != LK_OK) {
+        free(mnt_ns);
         return rc;
+    }
     /* The cost is the kernel writing /proc text: spread it over the CPUs. */
     nw = (what & LK_SNAP_HANDLES) ? (size_t)(cpus > 0 ? cpus : 1) : 1;
     if (nw > MAX_WORKERS)
@@ -349,6 +360,7 @@ int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err)
         w[i].first = i;
         w[i].stride = nw;
         w[i].what = what;
+        w[i].mnt_ns = mnt_ns;
         w[i].btime = boot_time_s();
         w[i].hz = sysconf(_SC_CLK_TCK);
     }
@@ -368,6 +380,7 @@ int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err)
             rc = lk__snap_merge(&w[0].b, &w[i].b);
     }
     free(pids);
+    free(mnt_ns);
     if (rc != LK_OK) {
         for (i = 0; i < nw; i++)
             lk_snapshot_free(w[i].b.snap);
@@ -377,6 +390,28 @@ int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err)
     w[0].b.snap->elevated = geteuid() == 0;
     *out = w[0].b.snap;
     return LK_OK;
+}
+
+long lk__proc_parent(long pid, int *kernel)
+{
+    char path[64];
+    long ppid = -1;
+    char state;
+    unsigned long long ticks;
+    int dirfd;
+    *kernel = 0;
+    if (pid <= 0)
+        return -1;
+    snprintf(path, sizeof path, "/proc/%ld", pid);
+    dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return -1;
+    if (lk__linux_stat(dirfd, &ppid, &state, &ticks, NULL, 0) != 0)
+        ppid = -1;
+    close(dirfd);
+    /* kthreadd (2) and its children are the kernel's own threads. */
+    *kernel = pid == 2 || ppid == 2;
+    return ppid;
 }
 
 int lk_sys_proc_same(long pid, uint64_t start_id)

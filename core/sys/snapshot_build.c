@@ -21,6 +21,12 @@ lk_proc *lk__snap_proc(lk_snap_builder *b)
 
 int lk__snap_open(lk_snap_builder *b, size_t proc, lk_how how, char *path)
 {
+    return lk__snap_open_id(b, proc, how, path, 0, 0);
+}
+
+int lk__snap_open_id(lk_snap_builder *b, size_t proc, lk_how how, char *path, uint64_t dev,
+                     uint64_t ino)
+{
     lk_open *o = lk_push(&b->snap->opens, &b->snap->nopens, &b->cap_opens, sizeof(lk_open));
     if (!o) {
         free(path);
@@ -29,6 +35,8 @@ int lk__snap_open(lk_snap_builder *b, size_t proc, lk_how how, char *path)
     o->proc = proc;
     o->how = how;
     o->path = path;
+    o->dev = dev;
+    o->ino = ino;
     return LK_OK;
 }
 

@@ -14,6 +14,9 @@ int lk__snap_begin(lk_snap_builder *b, lk_error *err);
 lk_proc *lk__snap_proc(lk_snap_builder *b);
 /* Takes ownership of path (freed on failure too). */
 int lk__snap_open(lk_snap_builder *b, size_t proc, lk_how how, char *path);
+/* The same, with the object's identity (device, file id). */
+int lk__snap_open_id(lk_snap_builder *b, size_t proc, lk_how how, char *path, uint64_t dev,
+                     uint64_t ino);
 int lk__snap_blind(lk_snap_builder *b, long pid, const char *name, const char *reason);
 void lk_proc_clear(lk_proc *p);
 /* Moves everything from src into dst (process indices shifted) and frees src. */

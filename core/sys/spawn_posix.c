@@ -406,13 +406,21 @@ int lk_child_wait(lk_child *c, int64_t deadline_ms)
 
 /* ---- the tree ------------------------------------------------------------ */
 
+static int count_group(pid_t pgid);
+
 int lk_child_end_tree(lk_child *c, int force, lk_error *err)
 {
     int sig = force ? SIGKILL : SIGTERM;
     if (!c || c->pgid <= 1)
         return lk_error_set(err, LK_EINVAL, 0, "no process tree");
-    /* While any member lives the kernel keeps the group id from being reused;
-     * an empty group answers ESRCH, which is what "ended" means. */
+    /* The guard rails hold for our own trees too: never our own group. */
+    if (c->pgid == getpgrp())
+        return lk_error_set(err, LK_EREFUSED, 0, "refusing to signal this process's own group");
+    /* While any member lives (the leader, reaped or not, included) the kernel
+     * keeps the group id from being reused. Once the leader is reaped and the
+     * group is empty, the id is free for anyone: signal nothing. */
+    if (try_reap(c) && count_group(c->pgid) == 0)
+        return LK_OK;
     if (kill(-c->pgid, sig) == 0 || errno == ESRCH) {
         try_reap(c);
         return LK_OK;

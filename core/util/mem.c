@@ -2,6 +2,7 @@
 #include "latchkey/sys.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 const char *lk_how_name(lk_how how)
 {
@@ -69,11 +70,14 @@ void lk_remove_pass_free(lk_remove_pass *pass)
     size_t i;
     if (!pass)
         return;
-    for (i = 0; i < pass->nleft; i++)
+    for (i = 0; i < pass->nleft; i++) {
         free(pass->left[i]);
+        if (pass->why)
+            free(pass->why[i]);
+    }
     free(pass->left);
-    pass->left = NULL;
-    pass->nleft = 0;
+    free(pass->why);
+    memset(pass, 0, sizeof *pass);
 }
 
 void lk_rm_hits_free(lk_rm_hit *hits, size_t n)

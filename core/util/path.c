@@ -8,11 +8,6 @@ int lk_path_is_sep(char c, int win)
     return c == '/' || (win && c == '\\');
 }
 
-int lk_path_is_win(const char *abspath)
-{
-    return abspath && abspath[0] != '/';
-}
-
 static char fold(char c, int win)
 {
     return (win && c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;

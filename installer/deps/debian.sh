@@ -14,7 +14,7 @@ run_pkgs=(build-essential cmake pkg-config libjansson-dev libcurl4-openssl-dev
           gettext librsvg2-bin)
 test_pkgs=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev nsis xvfb dbus xdotool zbar-tools imagemagick
            jq lsof psmisc clang desktop-file-utils python3-gi gir1.2-atspi-2.0 at-spi2-core
-           xclip trayer x11-utils)
+           xclip trayer x11-utils nodejs e2fsprogs util-linux passwd)
 
 case "$mode" in
 run) pkgs=("${run_pkgs[@]}") ;;

@@ -6,8 +6,12 @@
 #  1. A profile held by two processes (an open file and a mapping; a current
 #     folder) and by a process that runs "Chromium" on it; a decoy holds
 #     files in the sibling session-10 and a session-1.log next to it.
-#     "Kill & clean up" ends exactly the three, removes the folder, and the
+#     "Delete session" ends exactly the three, removes the folder, and the
 #     result says so; the decoy and its files survive.
+#  1b. "Unlock (keep login)" on a profile whose browser a running bot (this
+#     shell) uses: the plan warns, the browser ends, a process that began
+#     holding the folder after the plan was shown is reported, not ended,
+#     the stale lock goes and the folder stays.
 #  2. A session the app itself follows (its own Chromium, on the fixture
 #     page): the app stops following it, its browser tree is ended and the
 #     folder removed.
@@ -91,8 +95,8 @@ make_profile "$D"
 mkdir -p "$S/Default/Cache"
 echo log >"$SS/session-1.log"
 h_open=$(start_helper --open "$S/Default/Cookies" --map "$S/Default/History")
-h_cwd=$(start_helper --cwd "$S/Default/Cache")
-h_browser=$(start_helper --user-data-dir="$S")
+h_cwd=$(start_helper --cwd "$S/Default/Cache" --open "$S/Default/Cache/index")
+h_browser=$(start_chrome --user-data-dir="$S")
 decoy=$(start_helper --open "$D/Default/Cookies" --open "$SS/session-1.log" --cwd "$D")
 
 # Screenshots are taken after an AT-SPI read, which the app answers from its
@@ -112,6 +116,8 @@ check "the scan ends on the plan: 3 to end" wait_for 60 title_is "$W1" "3 to end
 a11y text "$T1" >"$WORK/plan.txt"
 shot plan >/dev/null
 check "the holder with an open file is listed" grep -qx "$h_open" "$WORK/plan.txt"
+check "Unlock (keep login) is enabled too" test "$(a11y state "$T1" "Unlock (keep login)")" = sensitive
+check "the plan says what deleting loses" grep -Eq "deletes the folder and its login \([0-9]+ files?, " "$WORK/plan.txt"
 check "the holder with its current folder inside is listed" grep -qx "$h_cwd" "$WORK/plan.txt"
 check "the process running Chromium on the profile is listed" grep -qx "$h_browser" "$WORK/plan.txt"
 check "what is held is shown with how" grep -qx "Default/Cookies (open file)" "$WORK/plan.txt"
@@ -124,13 +130,13 @@ if [ "${nblind:-0}" -gt 0 ]; then
     check "processes that could not be inspected are shown" grep -q "^Could not be inspected" \
         "$WORK/plan.txt"
 fi
-check "Kill & clean up is enabled" test "$(a11y state "$T1" "Kill & clean up")" = sensitive
+check "Delete session is enabled" test "$(a11y state "$T1" "Delete session")" = sensitive
 
 client --doctor "$S"
 check "presenting the same folder again raises the one dialog" test "$(count_windows "$T1")" -eq 1
 
-a11y press "$T1" "Kill & clean up"
-check "Kill & clean up is pressed" test $? -eq 0
+a11y press "$T1" "Delete session"
+check "Delete session is pressed" test $? -eq 0
 check "the title reports the cleanup" wait_for 60 title_is "$W1" "cleaned: 3 ended, folder removed"
 a11y text "$T1" >"$WORK/result.txt"
 shot result >/dev/null
@@ -142,17 +148,54 @@ check "the decoy survives" alive "$decoy"
 check "session-10 survives" test -f "$D/Default/Cookies"
 check "session-1.log next to it survives" test -f "$SS/session-1.log"
 check "the result names each ended process" bash -c \
-    'for p in "${@:2}"; do grep -q "^Ended hold_helper (pid $p, \(graceful\|forced\))$" "$1" || exit 1; done' \
+    'for p in "${@:2}"; do grep -q "^Ended \(hold_helper\|chrome\) (pid $p, \(graceful\|forced\))$" "$1" || exit 1; done' \
     _ "$WORK/result.txt" "$h_open" "$h_cwd" "$h_browser"
 check "the result says the folder was removed" grep -qxF "Removed $S" "$WORK/result.txt"
 check "the result says nothing is left" grep -qF "Nothing is left" "$WORK/result.txt"
 check "the result does not mention the decoy" bash -c '! grep -q "pid $1\b" "$2"' _ "$decoy" \
     "$WORK/result.txt"
-check "Kill & clean up is off on the result" test "$(a11y state "$T1" "Kill & clean up")" = insensitive
+check "Delete session is off on the result" test "$(a11y state "$T1" "Delete session")" = insensitive
 a11y press "$T1" "Rescan"
 check "a rescan finds it already clean" wait_for 60 title_is "$W1" "already clean"
 a11y press "$T1" "Close"
 check "Close closes the dialog" wait_for 20 bash -c '[ "$(xdotool search --onlyvisible --name "$1" | wc -l)" -eq 0 ]' _ "$T1"
+
+# --- 1b. unlock: a running bot's browser, a newcomer, a stale lock -----------
+SU=$SS/session-unlock
+make_profile "$SU"
+ln -s "$(hostname)-999999" "$SU/SingletonLock"
+mkdir -p "$WORK/bin" && cp "$HELPER" "$WORK/bin/chrome"
+# Started by this shell, which keeps running: a live bot's browser.
+"$WORK/bin/chrome" --user-data-dir="$SU" --open "$SU/Default/Cookies" --ready "$WORK/chrome-u.ready" \
+    >/dev/null 2>&1 &
+chrome_u=$!
+track "$chrome_u"
+wait_for 20 test -e "$WORK/chrome-u.ready"
+client --doctor "$SU"
+TU=$(title_of session-unlock)
+WU=$(window_of "$TU" 30)
+check "the dialog opens on the bot's session" test -n "$WU"
+check "its plan: 1 to end" wait_for 60 title_is "$WU" "1 to end, 0 spared"
+a11y text "$TU" >"$WORK/plan-u.txt"
+shot unlock-plan >/dev/null
+check "the plan warns that a running bot will lose its browser" \
+    grep -qF "the bot bash pid $$ is using this session: it will lose its browser" "$WORK/plan-u.txt"
+check "the browser's row says who uses it" grep -qF "used by a running bot: bash pid $$" "$WORK/plan-u.txt"
+late=$(start_helper --open "$SU/Default/Late")
+a11y press "$TU" "Unlock (keep login)"
+check "Unlock (keep login) is pressed" test $? -eq 0
+check "the title reports the unlock, with something left" \
+    wait_for 60 title_is "$WU" "incomplete: 1 ended, still locked"
+a11y text "$TU" >"$WORK/result-u.txt"
+shot unlock-result >/dev/null
+check "the bot's browser ended" gone "$chrome_u"
+check "the newcomer was not ended" alive "$late"
+check "the result says the newcomer was not ended" \
+    grep -q "began holding the folder after the plan was shown; it was not ended" "$WORK/result-u.txt"
+check "the stale lock is removed" test ! -L "$SU/SingletonLock"
+check "the result names the lock file removed" grep -qxF "Removed the lock file $SU/SingletonLock" "$WORK/result-u.txt"
+check "the folder and its login stay" test -f "$SU/Default/Cookies"
+kill "$late"
 
 # --- 2. a session the app follows ---------------------------------------------
 browser_of() { # the main (not --type=) Chromium process of a profile
@@ -181,7 +224,7 @@ shot app-session-plan >/dev/null
 check "the browser is listed" grep -qx "$B2" "$WORK/plan2.txt"
 check "it is listed as the Chromium of this profile" grep -qx "Chromium of this profile" \
     "$WORK/plan2.txt"
-a11y press "$T2" "Kill & clean up"
+a11y press "$T2" "Delete session"
 # The app's own stop and the doctor race to end the browser: either may win.
 check "the title reports the app's session cleaned" \
     wait_for 60 title_is "$W2" "cleaned: [0-9]* ended, folder removed"
@@ -207,7 +250,7 @@ check "the dialog opens for a missing folder" test -n "$W3"
 check "a missing folder is already clean" wait_for 60 title_is "$W3" "already clean"
 check "the dialog says so" says "$T3" "does not exist: already clean"
 shot missing >/dev/null
-check "Kill & clean up is off for it" test "$(a11y state "$T3" "Kill & clean up")" = insensitive
+check "Delete session is off for it" test "$(a11y state "$T3" "Delete session")" = insensitive
 
 # --- 4. refused folders ---------------------------------------------------------
 client --doctor "$HOME_DIR"
@@ -215,10 +258,10 @@ T4=$(title_of home-1)
 W4=$(window_of "$T4" 30)
 check "the dialog opens for the home folder" test -n "$W4"
 check "the home folder is refused" wait_for 60 title_is "$W4" "refused"
-check "the dialog says it is the home folder" says "$T4" "is your home folder"
+check "the dialog says it is a home folder" says "$T4" "is a home folder"
 shot home >/dev/null
-check "Kill & clean up is off for the home folder" \
-    test "$(a11y state "$T4" "Kill & clean up")" = insensitive
+check "Delete session is off for the home folder" \
+    test "$(a11y state "$T4" "Delete session")" = insensitive
 check "the home folder is untouched" test -f "$HOME_DIR/Default/Cookies"
 check "Rescan stays available" test "$(a11y state "$T4" "Rescan")" = sensitive
 
@@ -230,9 +273,9 @@ T5=$(title_of plain)
 W5=$(window_of "$T5" 30)
 check "the dialog opens for a folder that is not a profile" test -n "$W5"
 check "a folder that is not a profile is refused" wait_for 60 title_is "$W5" "refused"
-check "the dialog says it is not a Chromium profile" says "$T5" "does not look like a Chromium profile"
+check "the dialog says it is not a bot's session" says "$T5" "does not look like a bot's session folder"
 shot not-a-profile >/dev/null
-check "Kill & clean up is off for it" test "$(a11y state "$T5" "Kill & clean up")" = insensitive
+check "Delete session is off for it" test "$(a11y state "$T5" "Delete session")" = insensitive
 check "the folder that is not a profile is untouched" test -f "$P/notes.txt"
 
 check "the app is still running" alive "$APP_PID"

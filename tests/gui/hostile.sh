@@ -18,6 +18,10 @@ row_is() { [ "$(cell "$1" 2)" = "$2" ]; }
 row_in() { local s; s=$(cell "$1" 2); shift; for w in "$@"; do [ "$s" = "$w" ] && return 0; done; return 1; }
 dash_up() { a11y rows >/dev/null 2>&1; }
 
+# The hostile browser is a browser by its executable's name, as the doctor
+# tells browsers from bots that merely pass --user-data-dir on.
+mkdir -p "$WORK/bin" && cp "$FAKE" "$WORK/bin/chrome"
+FAKE=$WORK/bin/chrome
 ROOT=$LATCHKEY_HOME/sessions
 declare -A F
 for mode in mute garbage midclose; do

@@ -82,7 +82,7 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
     chmod 755 "$WORK" "$WORK/pub"; chmod -R a+rX "$U"
     cp "$CTL" "$WORK/ctl"; chmod 755 "$WORK/ctl"
     hu=$(start_helper --open "$U/Default/Cookies")
-    hc=$(start_helper --user-data-dir="$U")
+    hc=$(start_chrome --user-data-dir="$U")
     as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
     as_nobody "$WORK/ctl" holders "$U" --json > "$WORK/nobody.json" 2>"$WORK/nobody.err"
     check "unprivileged holders exits 0" test $? -eq 0

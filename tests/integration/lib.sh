@@ -56,6 +56,16 @@ start_helper() {
     return 1
 }
 
+# start_chrome ARGS...: like start_helper, but the program is named chrome,
+# as a browser's executable is: the doctor counts a process as the browser of
+# a profile only when it is Chromium, not when it merely carries the flag.
+start_chrome() {
+    if [ ! -x "$WORK/bin/chrome" ]; then
+        mkdir -p "$WORK/bin" && cp "$HELPER" "$WORK/bin/chrome" && chmod 755 "$WORK" "$WORK/bin"
+    fi
+    HELPER="$WORK/bin/chrome" start_helper "$@"
+}
+
 alive() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" | cut -c1)" != Z ]; }
 
 # Waits up to 5 s for a process to be gone (reaped or zombie).

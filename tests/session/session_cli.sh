@@ -2,17 +2,7 @@
 # latchkeyctl qr / link / status / stop / sessions against real headless
 # Chromium and the fixture page that behaves like WhatsApp Web's login.
 CTL=$1 HELPER=$2 SERVE=$3 FIXTURES=$4
-. "$(dirname "$0")/../integration/lib.sh"
-
-CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
-[ -n "$CHROMIUM" ] || { bad "no Chromium found (installer/deps/debian.sh test installs it)"; finish; exit 1; }
-export LATCHKEY_CHROMIUM=$CHROMIUM
-
-"$SERVE" --root "$FIXTURES" --port-file "$WORK/port" --lifetime 900 >/dev/null 2>&1 &
-track "$!"
-for i in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.02; done
-PORT=$(cat "$WORK/port")
-BASE="http://127.0.0.1:$PORT/whatsapp.html"
+. "$(dirname "$0")/lib.sh"
 R="$WORK/bot/.wwebjs_auth"
 mkdir -p "$R"
 
@@ -108,11 +98,13 @@ check "status: profile running" test "$(jq -r .profile "$WORK/status.json")" = r
 check "status: browser pid is the bot's" test "$(jq -r .browser.pid "$WORK/status.json")" = "$bot"
 check "status: a browser the bot (here: this shell) started is not owned" \
     test "$(jq -r .browser.owned "$WORK/status.json")" = false
+check "status: its launcher is this shell, alive, and it is not orphaned" test \
+    "$(jq -r '.browser | "\(.launcher.pid) \(.launcher.alive) \(.orphaned)"' "$WORK/status.json")" = "$$ true false"
 "$CTL" status "$P" > "$WORK/status.txt"
 check "status text: exit 0" test $? -eq 0
 check "status text: the profile state" grep -qx "  profile   running" "$WORK/status.txt"
-check "status text: browser pid, not owned, DevTools endpoint" grep -Eq \
-    "^  browser   pid $bot, not owned .*, DevTools ws://127\.0\.0\.1:[0-9]+/devtools/browser/" "$WORK/status.txt"
+check "status text: browser pid, the bot using it, DevTools endpoint" grep -Eq \
+    "^  browser   pid $bot, used by a running bot: bash pid $$, DevTools ws://127\.0\.0\.1:[0-9]+/devtools/browser/" "$WORK/status.txt"
 check "status text: page state and URL" grep -qxF "  page      qr  $URLB" "$WORK/status.txt"
 qr_lines() { grep -A1 -xF "  qr        $1" "$2" | grep -Eqx " +shown [0-9]+ (s|min), [0-9]+ rotations?"; }
 check "status text: the QR, its age and rotations" qr_lines "$wantb" "$WORK/status.txt"

@@ -12,18 +12,12 @@
 # Env: SOAK_CYCLES (100); SOAK_LOG=FILE appends "cycle rss_kb fds threads"
 # after each cycle (bench/soak_bench.sh reads it).
 CTL=$1 HELPER=$2 SERVE=$3 FIXTURES=$4
-. "$(dirname "$0")/../integration/lib.sh"
+FIXTURE_LIFETIME=3600
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/owner_lib.sh"
-
-CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
-[ -n "$CHROMIUM" ] || { bad "no Chromium found (installer/deps/debian.sh test installs it)"; finish; exit 1; }
-export LATCHKEY_CHROMIUM=$CHROMIUM LATCHKEY_HOME=$WORK/home
+export LATCHKEY_HOME=$WORK/home
 CYCLES=${SOAK_CYCLES:-100}
-
-"$SERVE" --root "$FIXTURES" --port-file "$WORK/port" --lifetime 3600 >/dev/null 2>&1 &
-track "$!"
-for i in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.02; done
-URL="http://127.0.0.1:$(cat "$WORK/port")/whatsapp.html?rotate_ms=600000"
+URL="$BASE?rotate_ms=600000"
 S="$WORK/bot/.wwebjs_auth/session-soak"
 
 "$CTL" link "$S" --json --site-url "$URL" --timeout 3600 >"$WORK/link.out" 2>"$WORK/link.err" &

@@ -20,7 +20,7 @@
 
 static char *join(const char *a, const char *b)
 {
-    return lk_path_join(a, b, lk_path_is_win(a));
+    return lk_path_join(a, b, lk_sys_path_win());
 }
 
 static void set_home(const char *home)
@@ -177,8 +177,8 @@ int main(void)
         if (lk_sys_realpath(abs, &real, NULL) == LK_OK) {
             const char *k = lk_path_strip_win_prefix(real, &key);
             k = k ? k : real;
-            key = lk_path_normalize(k, lk_path_is_win(k));
-            if (key && lk_path_is_win(key)) {
+            key = lk_path_normalize(k, lk_sys_path_win());
+            if (key && lk_sys_path_win()) {
                 char *p;
                 for (p = key; *p; p++)
                     if (*p >= 'A' && *p <= 'Z')

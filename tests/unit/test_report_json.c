@@ -21,7 +21,9 @@ int main(void)
     lk_blind blind = {42, "secret", "permission denied"};
     lk_lock lock = {"/tmp/s/SingletonLock", 1234, 1};
     lk_holders h;
-    lk_killed killed = {1234, "chromium", 1};
+    lk_killed killed = {1234, "chromium", 1, "the browser of a running bot: node pid 77"};
+    char *removed[] = {"/tmp/s/SingletonLock"};
+    char *warnings[] = {"ended chromium (pid 1234), the browser of a running bot"};
     lk_spared spared = {7, "explorer", "Explorer: close its windows"};
     char *left[] = {"/tmp/s/Default"};
     lk_cleanup c;
@@ -39,6 +41,9 @@ int main(void)
     hd.proc.start_ms = 1763784000123LL; /* 2025-11-22T04:00:00Z */
     hd.kind = LK_KIND_CHROMIUM_BROWSER;
     hd.killable = 1;
+    hd.launcher.pid = 77;
+    hd.launcher.name = "node";
+    hd.launcher.alive = 1;
     hd.held = &held;
     hd.nheld = 1;
     memset(&h, 0, sizeof h);
@@ -63,6 +68,12 @@ int main(void)
     CHECK(has(hj, "killable", JSON_TRUE) && has(hj, "why_not", JSON_STRING));
     CHECK_STR(json_string_value(json_object_get(hj, "start_time")), "2025-11-22T04:00:00Z");
     CHECK_STR(json_string_value(json_object_get(hj, "kind")), "chromium-browser");
+    /* The browser's launcher: who started it, and whether it still runs. */
+    CHECK(has(hj, "launcher", JSON_OBJECT) && json_is_object(json_object_get(hj, "launcher")));
+    CHECK(json_integer_value(json_object_get(json_object_get(hj, "launcher"), "pid")) == 77);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(hj, "launcher"), "name")), "node");
+    CHECK(json_is_true(json_object_get(json_object_get(hj, "launcher"), "alive")));
+    CHECK(json_is_false(json_object_get(hj, "orphaned")));
     CHECK_STR(
         json_string_value(json_object_get(json_array_get(json_object_get(hj, "held"), 0), "how")),
         "file");
@@ -74,8 +85,29 @@ int main(void)
     json_decref(o);
     free(s);
 
+    /* An orphan whose launcher's pid is lost: null, not a made-up object. */
+    hd.launcher.pid = 0;
+    hd.launcher.name = NULL;
+    hd.launcher.alive = 0;
+    hd.orphaned = 1;
+    s = lk_holders_to_json(&h);
+    o = json_loads(s, 0, &jerr);
+    hj = json_array_get(json_object_get(o, "holders"), 0);
+    CHECK(json_is_null(json_object_get(hj, "launcher")));
+    CHECK(json_is_true(json_object_get(hj, "orphaned")));
+    json_decref(o);
+    free(s);
+
     memset(&c, 0, sizeof c);
     c.path = "/tmp/s";
+    c.action = "cleanup";
+    c.removed = removed;
+    c.nremoved = 1;
+    c.warnings = warnings;
+    c.nwarnings = 1;
+    c.files = 12;
+    c.bytes = 3456;
+    c.counted = 1;
     c.result = LK_RESULT_QUARANTINED;
     c.before = &h;
     c.killed = &killed;
@@ -97,6 +129,12 @@ int main(void)
     CHECK(json_array_size(json_object_get(o, "left")) == 1);
     CHECK(has(o, "quarantine", JSON_STRING) && has(o, "elapsed_ms", JSON_INTEGER));
     CHECK(json_array_size(json_object_get(o, "holders")) == 1);
+    CHECK_STR(json_string_value(json_object_get(o, "action")), "cleanup");
+    CHECK(json_array_size(json_object_get(o, "removed")) == 1);
+    CHECK(json_array_size(json_object_get(o, "warnings")) == 1);
+    CHECK(has(json_array_get(json_object_get(o, "killed"), 0), "note", JSON_STRING));
+    CHECK(json_integer_value(json_object_get(json_object_get(o, "loses"), "files")) == 12);
+    CHECK(json_integer_value(json_object_get(json_object_get(o, "loses"), "bytes")) == 3456);
     json_decref(o);
     free(s);
     return lk_check_done();

@@ -35,9 +35,7 @@ typedef struct lk_found {
 int lk_discover(const char *const *roots, size_t nroots, lk_found **out, size_t *n, lk_error *err);
 void lk_found_free(lk_found *f, size_t n);
 
-/* Latchkey's own session root: $LATCHKEY_HOME/sessions, else the user's data
- * folder (XDG_DATA_HOME or ~/.local/share; %LOCALAPPDATA% on Windows). Caller frees. */
-char *lk_default_session_root(void);
+/* lk_default_session_root(): doctor.h, whose guard rails know it too. */
 
 #ifdef __cplusplus
 }

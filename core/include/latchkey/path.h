@@ -12,9 +12,6 @@ extern "C" {
  * "\\\\?\\" / "\\??\\" prefixes are ignored. */
 int lk_path_is_sep(char c, int win);
 
-/* 1 for an absolute Windows path ("C:\\...", "\\\\server\\..."), 0 for a POSIX one. */
-int lk_path_is_win(const char *abspath);
-
 /* 1 when `path` is `dir` itself or lies under it: "session-1" never matches
  * "session-10". Both must be absolute and normalised; a trailing separator on
  * either is ignored. */

@@ -22,7 +22,9 @@ enum {
     LK_PROC_CRITICAL = 1u << 0,   /* a process the OS cannot live without */
     LK_PROC_OTHER_USER = 1u << 1, /* owned by another user than us */
     LK_PROC_CONSOLE = 1u << 2,    /* a console process (Windows: no windows, a console) */
-    LK_PROC_ZOMBIE = 1u << 3      /* exited, not yet reaped: holds nothing */
+    LK_PROC_ZOMBIE = 1u << 3,     /* exited, not yet reaped: holds nothing */
+    LK_PROC_OTHER_NS = 1u << 4    /* in another mount namespace (a container, Flatpak,
+                                     Snap, unshare): its paths name other things */
 };
 
 typedef struct lk_proc {
@@ -56,6 +58,10 @@ typedef struct lk_open {
     size_t proc; /* index into lk_snapshot.procs */
     lk_how how;
     char *path; /* absolute, OS-native separators, " (deleted)" stripped */
+    /* The object's identity (device, file id), read from the object itself
+     * for processes in another mount namespace, whose paths cannot be
+     * compared with ours; 0, 0 when not read. */
+    uint64_t dev, ino;
 } lk_open;
 
 /* A process we could not look inside. Never silently dropped: an empty holder
@@ -78,6 +84,12 @@ typedef struct lk_snapshot {
     long self_pid;
     int elevated; /* root / elevated token with SeDebugPrivilege */
     int case_insensitive_paths;
+    /* 1 when a process's current folder keeps a folder from being deleted
+     * (Windows); on POSIX a current folder blocks nothing. */
+    int cwd_blocks_delete;
+    /* 1 when a process keeps its parent's pid after the parent exits
+     * (Windows); on POSIX an orphan is reparented and the pid is lost. */
+    int ppid_survives;
 } lk_snapshot;
 
 enum {
@@ -105,7 +117,11 @@ int lk_sys_proc_same(long pid, uint64_t start_id);
 
 /* Ask (force == 0: SIGTERM, or WM_CLOSE / Ctrl-Break on Windows) or make
  * (force == 1: SIGKILL / TerminateProcess) the process end. The identity is
- * re-checked right before the signal; LK_ENOENT when it is gone or reused. */
+ * re-checked right before the signal; LK_ENOENT when it is gone or reused.
+ * The last line of the guard rails, whatever the caller decided: LK_EREFUSED
+ * for this process, any of its ancestors, PID 0, 1 and 4, and processes the
+ * system cannot live without (kernel threads, Windows' critical processes).
+ * Callers plan with lk_doctor's guard rails first (doctor.h). */
 int lk_sys_proc_end(long pid, uint64_t start_id, int force, lk_error *err);
 
 /* Wait until every listed process has exited or the monotonic clock reaches
@@ -130,11 +146,20 @@ int lk_sys_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* ---- files -------------------------------------------------------------- */
 
+/* 1 when this system's paths are Windows paths ("C:\\x", "\\\\server\\share"),
+ * 0 for POSIX ones. Decided by the OS the code runs on, never by a string. */
+int lk_sys_path_win(void);
+
 /* Canonical absolute path of an existing file or folder (symlinks resolved).
  * Caller frees. */
 int lk_sys_realpath(const char *path, char **out, lk_error *err);
-/* Absolute, lexically normalised path (no symlink resolution; for paths that
- * may not exist). Caller frees. */
+/* The one normalisation of a path as a person typed it: relative paths are
+ * taken from the current folder; "./x", "x/", repeated separators are folded;
+ * on POSIX ".." is resolved physically (the kernel's "lnk/.." is the folder
+ * holding what lnk points to, not the folder holding lnk) wherever the path
+ * exists; on Windows "C:/x", "\\\\?\\C:\\x", UNC and relative forms all come
+ * out as "C:\\x" / "\\\\server\\share\\x". Other symlinks are kept as typed (see
+ * lk_sys_realpath). Works for paths that do not exist. Caller frees. */
 int lk_sys_abspath(const char *path, char **out, lk_error *err);
 
 typedef enum lk_ftype {
@@ -146,38 +171,111 @@ typedef enum lk_ftype {
 } lk_ftype;
 lk_ftype lk_sys_ftype(const char *path);
 
-/* Result of one pass of lk_sys_remove_tree_once. */
+/* Result of one removal pass. */
 typedef struct lk_remove_pass {
     size_t removed; /* entries removed in this pass */
-    char **left;    /* entries that could not be removed */
+    char **left;    /* entries that could not be removed (absolute paths) */
+    char **why;     /* for each, why, in words ("a mount point: unmount it first") */
     size_t nleft;
     int retryable; /* 1 when every failure was busy/denied/sharing/not-empty */
+    int boundary;  /* 1 when something was left because removing it would cross a
+                      mount point or another file system: waiting will not help */
     int last_sys;  /* last OS error seen */
 } lk_remove_pass;
-
-/* One pass over the tree at `path`, depth first, iterative: removes every
- * file and folder it can. Never follows a symlink, junction or other
- * name-surrogate reparse point (removes the link itself; cloud placeholders
- * such as OneDrive's are ordinary folders), never crosses into another file
- * system (a mount point is left and reported), clears
- * read-only attributes, treats delete-pending as done. Returns LK_OK when the
- * path is gone afterwards. */
-int lk_sys_remove_tree_once(const char *path, lk_remove_pass *pass, lk_error *err);
 void lk_remove_pass_free(lk_remove_pass *pass);
 
-int lk_sys_rename(const char *from, const char *to, lk_error *err);
+/* ---- a folder held open for the doctor -------------------------------------
+ *
+ * Checks run on what will be deleted, not on a path that may name something
+ * else a moment later: the parent is resolved once, physically, and opened
+ * without following a link in any component; the target is opened relative
+ * to it without following a link; both stay open (Windows: without
+ * FILE_SHARE_DELETE, so neither can be renamed or swapped) until closed.
+ * Everything after works relative to those handles, never by path. */
+typedef struct lk_tree lk_tree;
+
+/* Opens the folder at `path` (made absolute with lk_sys_abspath first).
+ *   LK_ENOENT    it does not exist (nothing to do)
+ *   LK_EREFUSED  it is a link, a junction or another reparse point; a mount
+ *                point or the root of a volume; or a component of its parent
+ *                changed into a link while it was being opened
+ *   LK_EINVAL    it is not a folder */
+int lk_sys_tree_open(const char *path, lk_tree **out, lk_error *err);
+/* Its canonical absolute path, read back from the held handle: the guard
+ * rails and the holder scan look at this. Valid until lk_sys_tree_close. */
+const char *lk_sys_tree_path(const lk_tree *t);
+/* LK_OK when the name in the held parent still leads to the held folder
+ * (same device, file id and mount); LK_EREFUSED with what changed when it
+ * was renamed, replaced or swapped for a link meanwhile; LK_ENOENT when it is
+ * gone. Run after the holders have been ended, before anything is deleted. */
+int lk_sys_tree_check(lk_tree *t, lk_error *err);
+/* One pass removing everything inside the held folder, depth first, each
+ * entry relative to its held parent, then the folder itself (after
+ * lk_sys_tree_check). Never follows a link (removes the link itself), never
+ * enters a mount point, another file system or a reparse point that is not
+ * a plain folder: those are left and named with the reason (pass->boundary).
+ * Clears read-only bits through the entry's own handle. LK_OK when the
+ * folder is gone afterwards. */
+int lk_sys_tree_remove_once(lk_tree *t, lk_remove_pass *pass, lk_error *err);
+/* Moves the held folder into `trash` (a folder name, created if missing,
+ * inside the held parent) as `name`, relative to the held handles; the tree
+ * then stands for the moved folder, so lk_sys_tree_remove_once goes on
+ * there. *moved_to gets its new absolute path (caller frees). */
+int lk_sys_tree_move_aside(lk_tree *t, const char *trash, const char *name, char **moved_to,
+                           lk_error *err);
+/* Removes the folder `trash` inside the held parent only if it is empty. */
+void lk_sys_tree_drop_trash(lk_tree *t, const char *trash);
+/* The type of the entry `name` directly inside the held folder (not followed). */
+lk_ftype lk_sys_tree_entry(lk_tree *t, const char *name);
+/* Removes the entry `name` directly inside the held folder: a file, a link or
+ * a socket, never a folder. LK_OK when it is gone (or never was). */
+int lk_sys_tree_unlink(lk_tree *t, const char *name, lk_error *err);
+/* What deleting the folder would lose: files and bytes inside, counted
+ * without following links or crossing mount points. */
+int lk_sys_tree_usage(lk_tree *t, uint64_t *files, uint64_t *bytes, lk_error *err);
+void lk_sys_tree_close(lk_tree *t);
+
+/* Convenience for scratch folders of our own (tests, a browser's temporary
+ * profile): lk_sys_tree_open + lk_sys_tree_remove_once. LK_OK when gone. */
+int lk_sys_remove_tree_once(const char *path, lk_remove_pass *pass, lk_error *err);
+
 /* The names in a folder, without "." and "..". *names is allocated. */
 int lk_sys_list_dir(const char *path, char ***names, size_t *n, lk_error *err);
 /* The user's data folder: $XDG_DATA_HOME or ~/.local/share; %LOCALAPPDATA% on Windows. */
 char *lk_sys_data_dir(void);
 int lk_sys_mkdir(const char *path, lk_error *err); /* LK_OK if it exists already */
-/* Windows: MoveFileEx(MOVEFILE_DELAY_UNTIL_REBOOT) over the tree; needs elevation. */
-int lk_sys_remove_on_reboot(const char *path, lk_error *err);
 
 /* Guard rails. */
-int lk_sys_is_fs_root(const char *abspath);    /* "/", "C:\\", "\\\\server\\share\\" */
-int lk_sys_is_system_dir(const char *abspath); /* /usr, /etc, C:\Windows ... and their parents */
-char *lk_sys_home_dir(void);                   /* caller frees; NULL when unknown */
+/* "/", "C:\\", "\\\\server\\share\\", and any mount point (a bind mount too). */
+int lk_sys_is_fs_root(const char *abspath);
+/* 1: the OS's own (/usr, /etc, C:\Windows ... and their parents), always
+ * refused; 2: the system's data area (/var, /run), where only a folder named
+ * like a bot's session may be touched; 0: neither. */
+int lk_sys_is_system_dir(const char *abspath);
+/* The running account's home folder, from the account database (getpwuid,
+ * the user profile), not from the environment. Caller frees; NULL when unknown. */
+char *lk_sys_home_dir(void);
+/* The identities (device, file id pairs: ids[2*i], ids[2*i+1]) of the held
+ * folder and everything inside it, without following links or crossing
+ * mount points: what a process in another mount namespace must hold to hold
+ * something here. *ids is allocated. */
+int lk_sys_tree_ids(lk_tree *t, uint64_t **ids, size_t *n, lk_error *err);
+
+/* Every account's home folder on this machine (the account database; on
+ * Windows the ProfileList), the caller's own included. *homes is allocated
+ * (free each, then the array). */
+int lk_sys_home_dirs(char ***homes, size_t *n);
+
+/* What the doctor refuses inside every home folder, as paths relative to it
+ * (NULL-terminated, static):
+ *   within      that folder and everything under it: the browsers' own
+ *               default profiles, known apps' data (Signal, VS Code, Slack...)
+ *   app_roots   folders whose direct children are each an application's data
+ *               (~/.config, %APPDATA%): a child itself is refused
+ *   exact       that folder and its parents: the home's own big folders
+ *               (Documents, Desktop, .config, AppData...) */
+void lk_sys_home_protected(const char *const **within, const char *const **app_roots,
+                           const char *const **exact);
 
 /* Chromium's profile lock: the SingletonLock symlink ("host-pid") on POSIX or
  * the `lockfile` opened exclusively on Windows. */
@@ -238,10 +336,15 @@ int lk_sys_browser_needs_no_sandbox(void);
  * Caller frees. */
 char *lk_sys_getenv(const char *name);
 
-/* Reads a whole file of at most max bytes (a longer one is cut to its last
- * max bytes when tail is set, else refused with LK_EINVAL) into a
- * NUL-terminated malloc'd buffer. LK_ENOENT when it does not exist. */
-int lk_sys_read_file(const char *path, size_t max, int tail, char **buf, size_t *len,
+enum {
+    LK_READ_TAIL = 1,    /* a longer file is cut to its last max bytes (else LK_EINVAL) */
+    LK_READ_NOFOLLOW = 2 /* the file itself must not be a link (files a browser or a bot
+                            writes into a session folder) */
+};
+/* Reads a whole regular file of at most max bytes into a NUL-terminated
+ * malloc'd buffer. Never blocks on a FIFO and never opens a device: anything
+ * but a regular file is LK_EINVAL. LK_ENOENT when it does not exist. */
+int lk_sys_read_file(const char *path, size_t max, unsigned flags, char **buf, size_t *len,
                      lk_error *err);
 
 /* The running program's own executable: an absolute UTF-8 path (symlinks
