@@ -12,7 +12,7 @@
 #  4. Attach mode: a bot's browser (started here) that the app follows is
 #     stopped by `latchkeyctl stop`: the app stands down, says who, starts
 #     nothing.
-#  5. A `latchkeyctl link` runs a folder; the app's "Kill & clean up" on it:
+#  5. A `latchkeyctl link` runs a folder; the app's "Delete session" on it:
 #     link stands down (exit 4, "stopped by latchkey cleanup (pid APP)").
 #  6. The app runs foxtrot and a `latchkeyctl link` follows the same browser;
 #     the app's Stop: link stands down (exit 4, "stopped by latchkey stop").
@@ -107,14 +107,15 @@ STOPPED="Stopped by latchkeyctl stop (pid $SP)"
 check "the attached row stands down and says who stopped it" wait_for 40 row_is delta "$STOPPED"
 check "for 15 s nothing runs on delta" holds_for 15 still_down delta "$STOPPED" "$ROOT/delta"
 
-# --- 5. the app's Kill & clean up of a folder that latchkeyctl link runs ----------------
+# --- 5. the app's Delete session of a folder that latchkeyctl link runs -------------------
 "$CTL" link "$ROOT/echo" --json --site-url "$URL" --timeout 600 >"$WORK/link.out" 2>"$WORK/link.err" &
 LP=$!
 track "$LP"
 check "link shows a QR code" wait_for 90 grep -q '"state":"qr"' "$WORK/link.out"
 check "the dashboard sees echo running, not watched" wait_for 40 row_is echo "Running, not watched"
-a11y select echo && a11y press "Kill & clean up…"
-check "Kill & clean up… opens the lock doctor on echo" wait_for 60 a11y press-in "Lock doctor .* echo .*to end" "Kill & clean up"
+a11y select echo && a11y press "Delete session…"
+check "Delete session… opens the lock doctor on echo; its Delete session is pressed" \
+    wait_for 60 a11y press-in "Lock doctor .* echo .*to end" "Delete session"
 check "link stands down with exit 4" exit_is "$LP" 4
 check "link says the app's cleanup (pid $APP_PID) stopped it" \
     grep -qF "stopped by latchkey cleanup (pid $APP_PID);" "$WORK/link.err"

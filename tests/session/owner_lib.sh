@@ -26,8 +26,14 @@ jqe() { jq -e "$@" >/dev/null; }
 no_chromium_on() { [ -z "$(profile_pids "$1")" ]; }
 
 # exit_is PID CODE: waits for PID (a job of this shell) and checks its status.
+# exit_is PID CODE [SECONDS]: waits (180 s at most) for PID, a job of this
+# shell, to end and checks its status (LAST_EXIT: the status, or "running").
 exit_is() {
-    local rc=0
+    local end=$((SECONDS + ${3:-180})) rc=0
+    while alive "$1"; do
+        [ $SECONDS -lt "$end" ] || { LAST_EXIT=running; return 1; }
+        sleep 0.2
+    done
     wait "$1" || rc=$?
     LAST_EXIT=$rc
     [ "$rc" = "$2" ]
