@@ -11,7 +11,7 @@
 # Usage: bench/tray_rotation_bench.sh [-t SECONDS (1800)] [-s SAMPLE_S (30)]
 #                                     [-w WARM_S (120)] [-n SESSIONS (10)] [-o OUTDIR]
 # Env:   BUILD=build/default, CHROMIUM (default: chromium on PATH)
-# Needs: Xvfb, dbus-daemon, python3-gi with Atspi, jq, Chromium.
+# Needs: Xvfb, dbus-daemon, python3-gi with Atspi (/usr/bin/python3), jq, Chromium.
 #
 # Self-cleaning: a fresh mktemp folder; on exit every process it started is
 # ended by PID, then the folder is removed.
@@ -41,7 +41,12 @@ SERVE=$BUILD/tests/browser/fixture_serve
 export LATCHKEY_CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
 die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 for f in "$APP" "$CTL" "$SERVE" "$LATCHKEY_CHROMIUM"; do [ -x "$f" ] || die "$f is missing"; done
-for t in Xvfb dbus-daemon jq python3; do command -v "$t" >/dev/null || die "$t is missing"; done
+for t in Xvfb dbus-daemon jq; do command -v "$t" >/dev/null || die "$t is missing"; done
+PY=
+for p in /usr/bin/python3 python3; do # the one with the Atspi bindings
+    "$p" -c 'import gi; gi.require_version("Atspi", "2.0")' 2>/dev/null && { PY=$p; break; }
+done
+[ -n "$PY" ] || die "python3-gi with gir1.2-atspi-2.0 is missing"
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 
@@ -79,12 +84,15 @@ started+=("$!")
 for _ in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.02; done
 URL="http://127.0.0.1:$(cat "$WORK/port")/whatsapp.html?rotate_ms=2000&rotations=1000000"
 ROOT=$LATCHKEY_HOME/sessions
-for i in $(seq -w 1 "$SESSIONS"); do mkdir -p "$ROOT/rot$i"; done
+for i in $(seq -w 1 "$SESSIONS"); do # folders that look like Chromium profiles
+    mkdir -p "$ROOT/rot$i/Default"
+    echo '{}' >"$ROOT/rot$i/Local State"
+done
 
 LATCHKEY_SITE_URL=$URL "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!
 started+=("$APP_PID")
-a11y() { python3 -m a11y_dashboard "$APP_PID" "$@"; }
+a11y() { "$PY" -m a11y_dashboard "$APP_PID" "$@"; }
 cell() { a11y rows 2>/dev/null | awk -F '\t' -v n="$1" -v c="$2" '$1 == n { print $c }'; }
 until_ok() { local end=$((SECONDS + $1)); shift; until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.5; done; }
 listed() { [ -n "$(cell "$1" 2)" ]; }

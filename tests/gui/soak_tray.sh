@@ -15,7 +15,25 @@
 
 use_atspi
 CYCLES=${SOAK_CYCLES:-100}
-a11y() { "$PY" -m a11y_dashboard "$APP_PID" "$@"; }
+# One AT-SPI client for the whole run (a11y_dashboard serve, on fds 7 and 8):
+# the app's accessibility bridge keeps memory for every client that ever
+# connected, and this test measures the app's memory.
+a11y_start() {
+    mkfifo "$WORK/a11y.in" "$WORK/a11y.out"
+    "$PY" -m a11y_dashboard "$APP_PID" serve <"$WORK/a11y.in" >"$WORK/a11y.out" 2>>"$WORK/a11y.err" &
+    track "$!"
+    exec 7>"$WORK/a11y.in" 8<"$WORK/a11y.out"
+}
+# a11y COMMAND ARGS...: one question; its answer on stdout, its status returned.
+a11y() {
+    local line
+    (IFS=$'\t'; printf '%s\n' "$*") >&7
+    while IFS= read -r -t 120 line <&8; do
+        case $line in "END "*) return "${line#END }" ;; esac
+        printf '%s\n' "$line"
+    done
+    return 1
+}
 cell() { a11y rows 2>/dev/null | awk -F '\t' -v n="$1" -v c="$2" '$1 == n { print $c }'; }
 row_is() { [ "$(cell "$1" 2)" = "$2" ]; }
 dash_up() { a11y rows >/dev/null 2>&1; }
@@ -26,6 +44,7 @@ make_profile "$S"
 LATCHKEY_SITE_URL="$BASE?rotate_ms=600000" "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!
 track "$APP_PID"
+a11y_start
 check "the dashboard answers over AT-SPI" wait_for 60 dash_up
 check "the session is listed" wait_for 40 row_is soak "Not running"
 a11y select soak && a11y press Start
