@@ -47,12 +47,12 @@ static int begin(run *r, int argc, char **argv, const char *allowed, int default
     lk_error_clear(&err);
     ft = lk_sys_ftype(r->a.path);
     if (ft != LK_FT_NONE && ft != LK_FT_DIR && ft != LK_FT_LINK) {
-        fprintf(stderr, "latchkeyctl: %s is not a folder\n", r->a.path);
+        fprintf(stderr, "latchkeyctl: %s is not a folder\n", lk_cli_text(r->a.path));
         return LK_EXIT_USAGE;
     }
     if (r->a.site_url && !valid_url(r->a.site_url)) {
         fprintf(stderr, "latchkeyctl: --site-url must be an http(s) or file URL, not '%s'\n",
-                r->a.site_url);
+                lk_cli_text(r->a.site_url));
         return LK_EXIT_USAGE;
     }
     r->timeout_s = r->a.timeout_s > 0 ? r->a.timeout_s : default_timeout_s;
@@ -88,7 +88,7 @@ static int begin(run *r, int argc, char **argv, const char *allowed, int default
             none.state = LK_STATE_FAILED;
             print_json(r, &none, why);
         }
-        fprintf(stderr, "latchkeyctl: %s\n", why);
+        fprintf(stderr, "latchkeyctl: %s\n", lk_cli_text(why));
         if (err.code == LK_ENOENT)
             fprintf(stderr, "Install Chromium, or set LATCHKEY_CHROMIUM=/path/to/chrome or pass "
                             "--chromium EXE.\n");
@@ -244,14 +244,14 @@ int lk_cmd_qr(int argc, char **argv)
         if (r.a.json)
             print_json(&r, &info, NULL);
         else
-            printf("%s is already linked: there is no QR code to scan.\n", r.a.path);
+            printf("%s is already linked: there is no QR code to scan.\n", lk_cli_text(r.a.path));
     } else {
         char why[768];
         rc = info.stood_down ? LK_EXIT_STOOD_DOWN : LK_EXIT_FAIL;
         failure(&r, &info, "the QR code", why, sizeof why);
         if (r.a.json)
             print_json(&r, &info, why);
-        fprintf(stderr, "latchkeyctl: %s\n", why);
+        fprintf(stderr, "latchkeyctl: %s\n", lk_cli_text(why));
     }
     lk_session_info_clear(&info);
     end(&r, 10000);
@@ -296,7 +296,7 @@ int lk_cmd_link(int argc, char **argv)
         if (r.a.json)
             print_json(&r, &info, NULL);
         else
-            printf("Linked. Closing the browser so your bot can use %s.\n", r.a.path);
+            printf("Linked. Closing the browser so your bot can use %s.\n", lk_cli_text(r.a.path));
     } else {
         char why[768];
         if (info.stood_down)
@@ -304,7 +304,7 @@ int lk_cmd_link(int argc, char **argv)
         failure(&r, &info, "the phone to link the session", why, sizeof why);
         if (r.a.json)
             print_json(&r, &info, why);
-        fprintf(stderr, "latchkeyctl: not linked: %s\n", why);
+        fprintf(stderr, "latchkeyctl: not linked: %s\n", lk_cli_text(why));
     }
     free(shown);
     lk_session_info_clear(&info);

@@ -332,6 +332,30 @@ static int browser_close(const char *path)
     return closed;
 }
 
+/* Waits until no Chromium process of the profile is left, or the deadline:
+ * a browser asked to close removes its own lock files on the way out. */
+static void wait_profile_gone(const char *path, int64_t deadline)
+{
+    lk_snapshot *snap = NULL;
+    long *pids = NULL, browser = 0;
+    size_t n = 0, i;
+    uint64_t *ids;
+    int *alive;
+    if (lk_sys_snapshot(&snap, LK_SNAP_PROCS, NULL) != LK_OK)
+        return;
+    lk_doctor_profile_procs(snap, path, &pids, &n, &browser, NULL);
+    ids = calloc(n + 1, sizeof *ids);
+    alive = calloc(n + 1, sizeof *alive);
+    for (i = 0; ids && i < n; i++)
+        ids[i] = lk_snapshot_find(snap, pids[i])->start_id;
+    if (ids && alive && n)
+        lk_sys_proc_wait(pids, ids, n, deadline, alive);
+    free(ids);
+    free(alive);
+    free(pids);
+    lk_snapshot_free(snap);
+}
+
 int lk_cmd_stop(int argc, char **argv)
 {
     lk_cli_args a;
@@ -384,6 +408,8 @@ int lk_cmd_stop(int argc, char **argv)
         return LK_EXIT_OK;
     }
     closed = browser_close(a.path);
+    if (closed)
+        wait_profile_gone(a.path, lk_sys_now_ms() + 3000); /* it shuts down cleanly */
     /* What Browser.close left, through the same guard rails as cleanup:
      * never this process, its parents, or anything but the profile's own
      * Chromium processes. */

@@ -46,6 +46,7 @@ enum {
     COL_KIND,
     COL_STARTED, /* int64 wall clock ms, 0 when not running */
     COL_TIP,
+    COL_LAUNCHER,
     N_COLS
 };
 
@@ -113,7 +114,8 @@ static void row_fill(dash *d, GtkTreeIter *it, const lk_entry *e)
                        mem ? mem : "", COL_RTT, rtt ? rtt : "", COL_UPTIME, uptime ? uptime : "",
                        COL_RESTARTS, restarts ? restarts : "", COL_ERROR, err, COL_KIND,
                        e->kind ? e->kind : "", COL_STARTED, started, COL_TIP,
-                       in->reason[0] ? in->reason : e->path, -1);
+                       in->reason[0] ? in->reason : e->path, COL_LAUNCHER,
+                       e->launcher ? e->launcher : "", -1);
     g_free(pid);
     g_free(mem);
     g_free(rtt);
@@ -688,7 +690,7 @@ static dash *dash_new(lk_app *app)
     d->store = gtk_list_store_new(N_COLS, G_TYPE_STRING, GDK_TYPE_PIXBUF, G_TYPE_STRING,
                                   G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
                                   G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
-                                  G_TYPE_INT64, G_TYPE_STRING);
+                                  G_TYPE_INT64, G_TYPE_STRING, G_TYPE_STRING);
 
     d->win = gtk_application_window_new(app->gtk);
     gtk_window_set_title(GTK_WINDOW(d->win), _("Latchkey"));
@@ -738,6 +740,8 @@ static dash *dash_new(lk_app *app)
     gtk_tree_view_append_column(GTK_TREE_VIEW(d->view), c);
     add_column(d, _("State"), COL_STATE, 250, FALSE); /* "Removed by latchkeyctl cleanup (pid N)" */
     add_column(d, _("Browser PID"), COL_PID, 110, FALSE);
+    /* Orphan or live bot: what a support person needs before any button. */
+    add_column(d, _("Browser started by"), COL_LAUNCHER, 280, FALSE);
     add_column(d, _("Memory"), COL_MEMORY, 80, FALSE);
     add_column(d, _("Round trip"), COL_RTT, 90, FALSE);
     add_column(d, _("Uptime"), COL_UPTIME, 100, FALSE);

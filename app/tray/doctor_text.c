@@ -93,8 +93,7 @@ static const char *relative(const lk_holders *h, const char *path)
     return path;
 }
 
-/* Who started a browser, in the user's language. */
-static char *launcher_text(const lk_holder *hd)
+char *lk_launcher_text(const lk_holder *hd)
 {
     if (hd->owned)
         return g_strdup_printf(_("started by Latchkey (pid %ld)"), hd->launcher.pid);
@@ -114,7 +113,7 @@ char *lk_doctor_holds_text(const lk_holders *h, const lk_holder *hd)
     size_t i;
     const size_t max = 6;
     if (hd->kind == LK_KIND_CHROMIUM_BROWSER) {
-        char *who = launcher_text(hd);
+        char *who = lk_launcher_text(hd);
         g_string_append(s, who);
         g_free(who);
     } else if (hd->nheld == 0 && hd->kind != LK_KIND_DESCENDANT) {

@@ -10,6 +10,9 @@
 const char *lk_doctor_step_text(const char *step); /* core's phases, translated */
 const char *lk_doctor_kind_icon(lk_kind k);
 const char *lk_doctor_kind_text(lk_kind k);
+/* Who started a browser, in the user's language: "orphaned: its launcher
+ * exited", "used by a running bot: node pid 4242", "started by Latchkey". */
+char *lk_launcher_text(const lk_holder *hd);
 /* What a holder holds, relative to the folder, one line each (the browser:
  * who started it). */
 char *lk_doctor_holds_text(const lk_holders *h, const lk_holder *hd);

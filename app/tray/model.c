@@ -95,6 +95,7 @@ static void entry_free(gpointer p)
     entry *e = p;
     lk_session_info_clear(&e->pub.info);
     g_free(e->pub.stood_down);
+    g_free(e->pub.launcher);
     g_free(e->pub.path);
     g_free(e->pub.name);
     g_free(e->key);

@@ -30,6 +30,10 @@ typedef struct lk_entry {
      * removed its folder: "Stopped by latchkeyctl stop (pid 4242)". Cleared
      * when the user starts it again. */
     char *stood_down;
+    /* Who started the browser that runs on it, from the last snapshot:
+     * "orphaned: its launcher exited", "used by a running bot: node pid 4242",
+     * "started by Latchkey (pid 12)"; NULL when no browser runs on it. */
+    char *launcher;
 } lk_entry;
 
 /* Told of every change to one entry (path), or to the list (path NULL).

@@ -1,6 +1,7 @@
 /* model_scan.c - the watched roots, looked at on a GTask thread: the
  * session folders under them and the folders the app opened, each with its
  * folder state from one process snapshot. */
+#include "doctor_text.h"
 #include "model_private.h"
 
 #include <stdlib.h>
@@ -18,6 +19,7 @@ typedef struct scan_item {
     char *path;       /* normalised */
     const char *kind; /* interned; NULL for a folder the scan was asked about */
     lk_folder_state folder;
+    char *launcher; /* who started the browser on it (lk_entry.launcher) */
 } scan_item;
 
 typedef struct scan_job {
@@ -33,8 +35,10 @@ static void scan_job_free(gpointer p)
 {
     scan_job *j = p;
     guint i;
-    for (i = 0; j->items && i < j->items->len; i++)
+    for (i = 0; j->items && i < j->items->len; i++) {
         g_free(g_array_index(j->items, scan_item, i).path);
+        g_free(g_array_index(j->items, scan_item, i).launcher);
+    }
     if (j->items)
         g_array_free(j->items, TRUE);
     g_strfreev(j->roots);
@@ -67,7 +71,7 @@ static void scan_thread(GTask *task, gpointer src, gpointer data, GCancellable *
         if (lk_discover(&root, 1, &found, &n, NULL) != LK_OK)
             continue;
         for (k = 0; k < n; k++) {
-            scan_item it;
+            scan_item it = {0};
             char *norm = lk__model_normalise(found[k].path);
             if (!norm || have_item(j->items, norm)) {
                 g_free(norm);
@@ -81,7 +85,7 @@ static void scan_thread(GTask *task, gpointer src, gpointer data, GCancellable *
         lk_found_free(found, n);
     }
     for (i = 0; j->extra[i]; i++) {
-        scan_item it;
+        scan_item it = {0};
         if (have_item(j->items, j->extra[i]))
             continue;
         it.path = g_strdup(j->extra[i]);
@@ -98,8 +102,11 @@ static void scan_thread(GTask *task, gpointer src, gpointer data, GCancellable *
             lk_holders *h = NULL;
             if (lk_sys_ftype(it->path) != LK_FT_DIR)
                 it->folder = LK_FOLDER_MISSING;
-            else if (lk_doctor_holders(snap, it->path, &h, NULL) == LK_OK)
+            else if (lk_doctor_holders(snap, it->path, &h, NULL) == LK_OK) {
                 it->folder = lk_folder_state_of(h);
+                if (lk_holders_browser(h))
+                    it->launcher = lk_launcher_text(lk_holders_browser(h));
+            }
             lk_holders_free(h);
         }
         lk_snapshot_free(snap);
@@ -147,8 +154,11 @@ static void scan_done(GObject *src, GAsyncResult *res, gpointer user)
         if (si->kind)
             e->found = TRUE;
         if (j->have_states || si->folder == LK_FOLDER_MISSING) {
-            if (e->pub.folder != si->folder)
+            if (e->pub.folder != si->folder || g_strcmp0(e->pub.launcher, si->launcher) != 0)
                 g_ptr_array_add(changed, g_strdup(e->key));
+            g_free(e->pub.launcher);
+            e->pub.launcher = si->launcher;
+            si->launcher = NULL;
             if (e->pub.stood_down && si->folder == LK_FOLDER_MISSING &&
                 !e->pub.info.folder_removed) {
                 /* The cleanup ended the browser first, then removed the

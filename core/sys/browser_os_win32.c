@@ -1,7 +1,7 @@
 /* What core/browser needs from Windows: where Chrome, Chromium and Edge are
  * installed (App Paths registry keys, then the folders their installers
  * use), the environment and small files, all in UTF-8. */
-#include "sys/win32_util.h"
+#include "sys/tree_win32.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +134,68 @@ char *lk_sys_cache_dir(void)
     return lk_sys_getenv("LOCALAPPDATA"); /* per user, not roaming: logs stay local */
 }
 
-int lk_sys_read_file(const char *path, size_t max, int tail, char **buf, size_t *len, lk_error *err)
+/* 1 for a path that names a file on a volume: a drive letter, UNC, or their
+ * "\\?\" spellings. Device paths ("\\.\pipe\x", "\\?\GLOBALROOT\...") are
+ * refused before anything is opened: opening a pipe already connects to it. */
+static int disk_path(const wchar_t *w)
 {
+    const wchar_t *p = w;
+    if (wcsncmp(p, L"\\\\?\\", 4) == 0) {
+        p += 4;
+        if (_wcsnicmp(p, L"UNC\\", 4) == 0)
+            return 1;
+    } else if (p[0] == L'\\' && p[1] == L'\\') {
+        return p[2] != L'.' && p[2] != L'?';
+    }
+    return ((p[0] >= L'A' && p[0] <= L'Z') || (p[0] >= L'a' && p[0] <= L'z')) && p[1] == L':';
+}
+
+/* 1 when the open file h is not `w` itself but what a link there names:
+ * wine opens what a Unix symlink points to even with
+ * FILE_FLAG_OPEN_REPARSE_POINT, and only the path read back shows it. */
+static int opened_elsewhere(HANDLE h, const wchar_t *w)
+{
+    const wchar_t *base = wcsrchr(w, L'\\');
+    wchar_t *dir, *dpath = NULL;
+    HANDLE dh;
+    size_t n;
+    int differs = 0;
+    if (!base || !base[1])
+        return 0;
+    n = (size_t)(base - w);
+    if (n > 0 && w[n - 1] == L':')
+        n++; /* "C:\" is the folder; "C:" the current folder there, "\\?\C:" the volume */
+    dir = lk__wcs_dup(w, n);
+    if (!dir)
+        return 1;
+    /* The folder as the system names it (links in the folder's own path are
+     * the caller's choice), then the file must be right inside it. */
+    dh = CreateFileW(dir, FILE_READ_ATTRIBUTES,
+                     FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+                     FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    free(dir);
+    if (dh != INVALID_HANDLE_VALUE) {
+        dpath = lk__handle_path(dh);
+        CloseHandle(dh);
+    }
+    if (dpath)
+        differs = lk__opened_elsewhere(h, dpath, base + 1, wcslen(base + 1));
+    free(dpath);
+    return differs;
+}
+
+/* Never follows a link, whatever the flags say: LK_READ_NOFOLLOW is how it
+ * always reads here. */
+int lk_sys_read_file(const char *path, size_t max, unsigned flags, char **buf, size_t *len,
+                     lk_error *err)
+{
+    int tail = (flags & LK_READ_TAIL) != 0;
     wchar_t *w = lk__w_path(path);
+    const wchar_t *base;
+    WIN32_FIND_DATAW fd;
     HANDLE h;
     LARGE_INTEGER size;
+    DWORD attrs = 0, tag = 0;
     size_t want, got = 0;
     char *b;
     *buf = NULL;
@@ -146,18 +203,55 @@ int lk_sys_read_file(const char *path, size_t max, int tail, char **buf, size_t 
         *len = 0;
     if (!w)
         return lk_error_set(err, LK_EINVAL, 0, "%s: not a valid path", path);
-    /* Chromium may be writing the file: share everything. */
+    if (!disk_path(w)) {
+        free(w);
+        return lk_error_set(err, LK_EINVAL, 0, "%s: not a file on a disk (a device or pipe path)",
+                            path);
+    }
+    /* The folder's listing first: wine shows a Unix symlink to a folder as a
+     * reparse point there and nowhere else. */
+    base = wcsrchr(w, L'\\');
+    h = !base || wcspbrk(base, L"*?")
+            ? INVALID_HANDLE_VALUE
+            : FindFirstFileExW(w, FindExInfoBasic, &fd, FindExSearchNameMatch, NULL, 0);
+    if (h != INVALID_HANDLE_VALUE) {
+        FindClose(h);
+        if (lk__is_link(fd.dwFileAttributes, fd.dwReserved0) ||
+            (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+            free(w);
+            return lk_error_set(err, LK_EINVAL, 0, "%s: %s, not followed", path,
+                                (fd.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+                                    ? "a link, junction or other reparse point"
+                                    : "a folder");
+        }
+    }
+    /* Chromium may be writing the file: share everything. The entry itself,
+     * never what a link names; no directory (no backup semantics). */
     h = CreateFileW(w, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                    OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+                    OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+        free(w);
+        return lk__win_error(err, e, path);
+    }
+    if (GetFileType(h) != FILE_TYPE_DISK || !lk__handle_attrs(h, &attrs, &tag) ||
+        (attrs &
+         (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE)) ||
+        opened_elsewhere(h, w)) {
+        CloseHandle(h);
+        free(w);
+        return lk_error_set(err, LK_EINVAL, 0,
+                            "%s: not a regular file (a link, device or pipe), "
+                            "not read",
+                            path);
+    }
     free(w);
-    if (h == INVALID_HANDLE_VALUE)
-        return lk__win_error(err, GetLastError(), path);
     if (!GetFileSizeEx(h, &size)) {
         DWORD e = GetLastError();
         CloseHandle(h);
         return lk__win_error(err, e, path);
     }
-    want = (size_t)size.QuadPart;
+    want = size.QuadPart < 0 ? 0 : (size_t)size.QuadPart;
     if (want > max) {
         LARGE_INTEGER at;
         if (!tail) {
@@ -174,6 +268,7 @@ int lk_sys_read_file(const char *path, size_t max, int tail, char **buf, size_t 
         CloseHandle(h);
         return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
     }
+    /* Never more than it was when we looked, however it grows meanwhile. */
     while (got < want) {
         DWORD r = 0;
         if (!ReadFile(h, b + got, (DWORD)(want - got), &r, NULL) || r == 0)

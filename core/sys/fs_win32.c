@@ -1,8 +1,6 @@
-/* Files on Windows: canonical paths, the tree walker, deleting a tree without
- * ever following a link, guard-rail questions and Chromium's lockfile.
- *
- * Every delete goes through a handle opened with FILE_FLAG_OPEN_REPARSE_POINT,
- * so it acts on the entry itself, never on what a link points to. */
+/* Files on Windows: canonical paths, the path walker Restart Manager's file
+ * list comes from, guard-rail questions and Chromium's lockfile. Deleting
+ * lives with the held folder (tree_win32.c, treewalk_win32.c): never by path. */
 #include "sys/win32_util.h"
 
 #include <stdio.h>
@@ -14,17 +12,6 @@
 #include "util/strv.h"
 
 NTSYSAPI NTSTATUS NTAPI RtlGetLastNtStatus(void);
-
-/* FileDispositionInfoEx and its flags: Windows 10 1709+ (mingw hides them
- * behind a newer _WIN32_WINNT). POSIX semantics unlink the name at once even
- * while others keep the file open with FILE_SHARE_DELETE. */
-#define LK_FileDispositionInfoEx ((FILE_INFO_BY_HANDLE_CLASS)21)
-#define LK_DISP_DELETE 0x1
-#define LK_DISP_POSIX 0x2
-#define LK_DISP_IGNORE_READONLY 0x10
-typedef struct lk_disp_ex {
-    DWORD Flags;
-} lk_disp_ex;
 
 /* ---- links and the walker ------------------------------------------------ */
 
@@ -295,6 +282,32 @@ int lk_sys_realpath(const char *path, char **out, lk_error *err)
     return *out ? LK_OK : lk_error_set(err, LK_ENOMEM, 0, "out of memory");
 }
 
+int lk_sys_path_win(void)
+{
+    return 1;
+}
+
+/* The Win32 spellings of one path, made into what GetFullPathNameW reads:
+ * '/' separates, "\??\" is the NT spelling of "\\?\", and the device forms
+ * "\\.\C:\x" and "\\.\UNC\s\h" name the same files as "C:\x" and "\\s\h". */
+static void fold_spellings(wchar_t *w)
+{
+    size_t n;
+    wchar_t *p;
+    for (p = w; *p; p++)
+        if (*p == L'/')
+            *p = L'\\';
+    if (wcsncmp(w, L"\\??\\", 4) == 0)
+        w[1] = L'\\';
+    n = wcslen(w);
+    if (wcsncmp(w, L"\\\\.\\", 4) == 0) {
+        if (((w[4] >= L'A' && w[4] <= L'Z') || (w[4] >= L'a' && w[4] <= L'z')) && w[5] == L':')
+            memmove(w, w + 4, (n - 4 + 1) * sizeof *w);
+        else if (_wcsnicmp(w + 4, L"UNC\\", 4) == 0)
+            memmove(w + 2, w + 8, (n - 8 + 1) * sizeof *w);
+    }
+}
+
 int lk_sys_abspath(const char *path, char **out, lk_error *err)
 {
     wchar_t *w = lk__w_from_utf8(path), *full = NULL, *plain = NULL;
@@ -305,6 +318,10 @@ int lk_sys_abspath(const char *path, char **out, lk_error *err)
         free(w);
         return lk_error_set(err, LK_EINVAL, 0, "not a usable path: %s", path ? path : "(null)");
     }
+    fold_spellings(w);
+    /* GetFullPathNameW: the current folder (per drive), "." and "..", and
+     * the trailing dots and spaces Win32 drops, as every other program sees
+     * them. A "\\?\" path comes back as it is: normalised below. */
     n = GetFullPathNameW(w, 0, NULL, NULL);
     if (n)
         full = malloc((size_t)n * sizeof *full);
@@ -385,222 +402,6 @@ lk_ftype lk_sys_ftype(const char *path)
     return LK_FT_FILE;
 }
 
-/* ---- removing a tree ----------------------------------------------------- */
-
-typedef struct rm_ctx {
-    lk_remove_pass *pass;
-    size_t cap_left;
-    int no_ex; /* FileDispositionInfoEx unsupported here (FAT, older Windows, wine) */
-    int oom;
-    DWORD first_err;
-    char *first_path;
-} rm_ctx;
-
-static int retryable(DWORD e, int link)
-{
-    switch (e) {
-    case ERROR_SHARING_VIOLATION:
-    case ERROR_LOCK_VIOLATION:
-    case ERROR_USER_MAPPED_FILE:
-    case ERROR_BUSY:
-    case ERROR_ACCESS_DENIED:
-        return 1;
-    /* "Not empty" passes once its holders let go of the children; said of a
-     * link it means the link cannot be removed by itself (wine): final. */
-    case ERROR_DIR_NOT_EMPTY:
-        return !link;
-    default:
-        return 0;
-    }
-}
-
-static void record_left(rm_ctx *c, const wchar_t *path, DWORD e, int link)
-{
-    wchar_t *plain = lk__w_strip_prefix(path);
-    char *u = plain ? lk__utf8_from_w(plain, (size_t)-1) : NULL;
-    char **slot;
-    free(plain);
-    c->pass->last_sys = (int)e;
-    if (!retryable(e, link))
-        c->pass->retryable = 0;
-    if (!u) {
-        c->oom = 1;
-        return;
-    }
-    if (!c->first_path) {
-        c->first_path = lk_strdup(u);
-        c->first_err = e;
-    }
-    slot = lk_push(&c->pass->left, &c->pass->nleft, &c->cap_left, sizeof *slot);
-    if (!slot) {
-        free(u);
-        c->oom = 1;
-        return;
-    }
-    *slot = u;
-}
-
-static int unsupported(DWORD e)
-{
-    return e == ERROR_INVALID_PARAMETER || e == ERROR_NOT_SUPPORTED ||
-           e == ERROR_INVALID_FUNCTION || e == ERROR_CALL_NOT_IMPLEMENTED;
-}
-
-/* Deletes one entry (file, empty folder or link itself). Returns 0 when it is
- * gone or going (delete pending), else the Windows error. */
-static DWORD delete_entry(rm_ctx *c, const wchar_t *path, DWORD attrs)
-{
-    const DWORD flags = FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS;
-    const DWORD share = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
-    HANDLE h = CreateFileW(path, DELETE | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES, share, NULL,
-                           OPEN_EXISTING, flags, NULL);
-    FILE_DISPOSITION_INFO d;
-    DWORD e;
-
-    if (h == INVALID_HANDLE_VALUE) {
-        e = GetLastError();
-        if (e == ERROR_ACCESS_DENIED && !is_delete_pending(e)) {
-            /* The ACL may grant DELETE but not attribute writes. */
-            h = CreateFileW(path, DELETE | FILE_READ_ATTRIBUTES, share, NULL, OPEN_EXISTING, flags,
-                            NULL);
-            if (h == INVALID_HANDLE_VALUE)
-                e = GetLastError();
-        }
-        if (h == INVALID_HANDLE_VALUE) {
-            if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND || is_delete_pending(e))
-                return 0;
-            return e;
-        }
-    }
-    if (!c->no_ex) {
-        lk_disp_ex dx = {LK_DISP_DELETE | LK_DISP_POSIX | LK_DISP_IGNORE_READONLY};
-        if (SetFileInformationByHandle(h, LK_FileDispositionInfoEx, &dx, sizeof dx)) {
-            CloseHandle(h);
-            return 0;
-        }
-        e = GetLastError();
-        if (e == ERROR_DIR_NOT_EMPTY) {
-            CloseHandle(h);
-            return e;
-        }
-        if (unsupported(e))
-            c->no_ex = 1;
-    }
-    if (attrs & FILE_ATTRIBUTE_READONLY) {
-        /* Through the handle: a path-based call could follow a link. */
-        FILE_BASIC_INFO bi;
-        memset(&bi, 0, sizeof bi); /* zero times: leave them alone */
-        bi.FileAttributes = attrs & ~(DWORD)FILE_ATTRIBUTE_READONLY;
-        bi.FileAttributes &= FILE_ATTRIBUTE_ARCHIVE | FILE_ATTRIBUTE_HIDDEN |
-                             FILE_ATTRIBUTE_SYSTEM | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED |
-                             FILE_ATTRIBUTE_DIRECTORY;
-        if (!bi.FileAttributes)
-            bi.FileAttributes = FILE_ATTRIBUTE_NORMAL;
-        SetFileInformationByHandle(h, FileBasicInfo, &bi, sizeof bi);
-    }
-    d.DeleteFile = TRUE;
-    if (SetFileInformationByHandle(h, FileDispositionInfo, &d, sizeof d)) {
-        CloseHandle(h); /* the delete happens at this close */
-        return 0;
-    }
-    e = GetLastError();
-    CloseHandle(h);
-    if (is_delete_pending(e))
-        return 0;
-    return e;
-}
-
-static int rm_visit(void *ctx, lk__walk_event ev, const lk__walk_entry *e)
-{
-    rm_ctx *c = ctx;
-    DWORD r;
-    int link = lk__is_link(e->attrs, e->tag);
-    if (ev == LK__WALK_DIR_FAIL) {
-        record_left(c, e->path, e->err, 0);
-    } else {
-        r = delete_entry(c, e->path, e->attrs);
-        if (r == 0)
-            c->pass->removed++;
-        else
-            record_left(c, e->path, r, link);
-    }
-    return c->oom ? -1 : 0;
-}
-
-int lk_sys_remove_tree_once(const char *path, lk_remove_pass *pass, lk_error *err)
-{
-    rm_ctx c;
-    wchar_t *w, *pw;
-    DWORD attrs, tag, e;
-    int r;
-
-    memset(pass, 0, sizeof *pass);
-    pass->retryable = 1;
-    if (!path || !path[0])
-        return lk_error_set(err, LK_EINVAL, 0, "empty path");
-    if (lk_sys_is_fs_root(path))
-        return lk_error_set(err, LK_EREFUSED, 0, "refusing to remove the root %s", path);
-    w = lk__w_path(path);
-    pw = w ? w_prefixed(w) : NULL;
-    free(w);
-    if (!pw)
-        return lk_error_set(err, LK_EINVAL, 0, "not a usable path: %s", path);
-    memset(&c, 0, sizeof c);
-    c.pass = pass;
-
-    r = entry_info(pw, &attrs, &tag);
-    if (r == 0) {
-        free(pw);
-        return LK_OK; /* gone already (or going: delete pending) */
-    }
-    if (r < 0) {
-        e = GetLastError();
-        record_left(&c, pw, e ? e : ERROR_ACCESS_DENIED, 0);
-    } else if ((attrs & FILE_ATTRIBUTE_DIRECTORY) && !lk__is_link(attrs, tag)) {
-        if (lk__walk(pw, rm_visit, &c) < 0)
-            c.oom = 1;
-    } else {
-        lk__walk_entry one = {pw, attrs, tag, 0};
-        rm_visit(&c, LK__WALK_FILE, &one);
-    }
-
-    r = entry_info(pw, &attrs, &tag);
-    free(pw);
-    if (c.oom) {
-        free(c.first_path);
-        return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
-    }
-    if (r == 0) {
-        free(c.first_path);
-        return LK_OK;
-    }
-    if (c.first_path) {
-        char msg[300];
-        lk__win_msg(c.first_err, msg, sizeof msg);
-        r = lk_error_set(err, pass->retryable ? LK_EBUSY : lk__win_code(c.first_err),
-                         (int)c.first_err, "%lu entr%s left, first %s: %s",
-                         (unsigned long)pass->nleft, pass->nleft == 1 ? "y" : "ies", c.first_path,
-                         msg);
-    } else {
-        r = lk_error_set(err, LK_EBUSY, 0, "%s is still there", path);
-    }
-    free(c.first_path);
-    return r == LK_OK ? LK_EIO : r;
-}
-
-int lk_sys_rename(const char *from, const char *to, lk_error *err)
-{
-    wchar_t *a = lk__w_path(from), *b = lk__w_path(to);
-    int rc = LK_OK;
-    if (!a || !b)
-        rc = lk_error_set(err, LK_EINVAL, 0, "not a usable path");
-    else if (!MoveFileExW(a, b, 0)) /* no REPLACE_EXISTING, no copying across volumes */
-        rc = lk__win_error(err, GetLastError(), "cannot move the folder aside");
-    free(a);
-    free(b);
-    return rc;
-}
-
 int lk_sys_mkdir(const char *path, lk_error *err)
 {
     wchar_t *w = lk__w_path(path);
@@ -614,86 +415,6 @@ int lk_sys_mkdir(const char *path, lk_error *err)
     }
     free(w);
     return rc;
-}
-
-/* ---- removal at the next restart ----------------------------------------- */
-
-typedef struct reboot_ctx {
-    rm_ctx rm; /* for removing links now */
-    size_t scheduled, failed;
-    DWORD last_err;
-} reboot_ctx;
-
-static int reboot_visit(void *ctx, lk__walk_event ev, const lk__walk_entry *e)
-{
-    reboot_ctx *c = ctx;
-    if (ev == LK__WALK_DIR_FAIL) {
-        c->failed++;
-        c->last_err = e->err;
-        return 0;
-    }
-    if (lk__is_link(e->attrs, e->tag)) {
-        /* Links are removed now, not handed to the session manager, which
-         * might resolve them at boot. Removing a link frees nothing it points to. */
-        DWORD r = delete_entry(&c->rm, e->path, e->attrs);
-        if (r) {
-            c->failed++;
-            c->last_err = r;
-        }
-        return 0;
-    }
-    /* Children come first, so each folder is empty when its turn comes. */
-    if (MoveFileExW(e->path, NULL, MOVEFILE_DELAY_UNTIL_REBOOT)) {
-        c->scheduled++;
-    } else {
-        c->failed++;
-        c->last_err = GetLastError();
-    }
-    return 0;
-}
-
-int lk_sys_remove_on_reboot(const char *path, lk_error *err)
-{
-    reboot_ctx c;
-    lk_remove_pass pass;
-    wchar_t *w, *pw;
-    DWORD attrs, tag;
-    int r;
-
-    if (!lk__self_elevated())
-        return lk_error_set(err, LK_EACCES, (int)ERROR_ACCESS_DENIED,
-                            "removal at restart needs Administrator rights: run elevated");
-    if (lk_sys_is_fs_root(path))
-        return lk_error_set(err, LK_EREFUSED, 0, "refusing to remove the root %s", path);
-    w = lk__w_path(path);
-    pw = w ? w_prefixed(w) : NULL;
-    free(w);
-    if (!pw)
-        return lk_error_set(err, LK_EINVAL, 0, "not a usable path: %s", path ? path : "(null)");
-    memset(&c, 0, sizeof c);
-    memset(&pass, 0, sizeof pass);
-    c.rm.pass = &pass;
-    r = entry_info(pw, &attrs, &tag);
-    if (r == 0) {
-        free(pw);
-        return LK_OK;
-    }
-    if (r > 0 && (attrs & FILE_ATTRIBUTE_DIRECTORY) && !lk__is_link(attrs, tag)) {
-        if (lk__walk(pw, reboot_visit, &c) < 0) {
-            free(pw);
-            return lk_error_set(err, LK_ENOMEM, 0, "out of memory");
-        }
-    } else {
-        lk__walk_entry one = {pw, r > 0 ? attrs : 0, tag, 0};
-        reboot_visit(&c, LK__WALK_FILE, &one);
-    }
-    free(pw);
-    lk_remove_pass_free(&pass);
-    if (c.failed)
-        return lk__win_error(err, c.last_err,
-                             c.scheduled ? "some entries could not be scheduled for removal"
-                                         : "cannot schedule removal at restart");
-    return LK_OK;
 }
 
 /* ---- guard rails --------------------------------------------------------- */
@@ -802,7 +523,7 @@ int lk_sys_is_system_dir(const char *abspath)
     free(sysroot);
     for (i = 0; !yes && vars[i]; i++)
         yes = refuse_if_parent(abspath, env_utf8(vars[i]));
-    home = env_utf8(L"USERPROFILE");
+    home = lk_sys_home_dir();
     if (!yes && home) {
         /* The folder of all profiles (C:\Users), and the user's own big folders. */
         yes = refuse_if_parent(abspath, lk_path_dir(home, 1));
@@ -811,28 +532,6 @@ int lk_sys_is_system_dir(const char *abspath)
     }
     free(home);
     return yes;
-}
-
-char *lk_sys_home_dir(void)
-{
-    char *home = env_utf8(L"USERPROFILE");
-    char *drive, *path, *joined;
-    if (home && home[0])
-        return home;
-    free(home);
-    drive = env_utf8(L"HOMEDRIVE");
-    path = env_utf8(L"HOMEPATH");
-    joined = NULL;
-    if (drive && path) {
-        joined = malloc(strlen(drive) + strlen(path) + 1);
-        if (joined) {
-            strcpy(joined, drive);
-            strcat(joined, path);
-        }
-    }
-    free(drive);
-    free(path);
-    return joined;
 }
 
 /* ---- Chromium's lockfile and the host name ------------------------------- */

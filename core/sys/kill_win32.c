@@ -1,6 +1,8 @@
 /* Ending processes on Windows. Every action goes through a process handle
  * whose creation time was checked first: while we hold that handle the pid
- * cannot be reused, so the process we check is the process we signal. */
+ * cannot be reused, so the process we check is the process we signal. And
+ * whatever the caller planned, this process, its ancestors, pids 0 and 4
+ * and critical processes are refused here: the last line of the guard rails. */
 #include "sys/win32_util.h"
 
 #include <stdlib.h>
@@ -163,6 +165,112 @@ static int ctrl_break(DWORD pid)
     return sent ? LK_OK : LK_ENOTSUP;
 }
 
+/* ---- the last guard rails ------------------------------------------------ */
+
+/* Processes Windows cannot live without, by image name: ending one bugchecks
+ * the machine or logs everybody out. */
+static const wchar_t *const critical_images[] = {
+    L"System",       L"Secure System", L"Registry",    L"Memory Compression",
+    L"smss.exe",     L"csrss.exe",     L"wininit.exe", L"winlogon.exe",
+    L"services.exe", L"lsass.exe",     L"lsaiso.exe",  NULL};
+
+static const lk__spi *spi_find(const void *buf, DWORD pid)
+{
+    const unsigned char *p = buf;
+    for (;;) {
+        const lk__spi *e = (const lk__spi *)p;
+        if ((DWORD)(ULONG_PTR)e->UniqueProcessId == pid)
+            return e;
+        if (!e->NextEntryOffset)
+            return NULL;
+        p += e->NextEntryOffset;
+    }
+}
+
+/* Refuses what no caller may end, whatever it planned: LK_OK to go on. */
+static int guard(long pid, lk_error *err)
+{
+    DWORD self = GetCurrentProcessId(), cur = self;
+    const lk__spi *me, *target;
+    void *buf = NULL;
+    size_t depth;
+    int rc = LK_OK;
+
+    if (pid == 0)
+        return lk_error_set(err, LK_EREFUSED, 0, "refusing to end pid 0: the system idle process");
+    if (pid == 4)
+        return lk_error_set(err, LK_EREFUSED, 0, "refusing to end pid 4: the System process");
+    if (pid == 1)
+        return lk_error_set(err, LK_EREFUSED, 0, "refusing to end pid 1");
+    if ((DWORD)pid == self)
+        return lk_error_set(err, LK_EREFUSED, 0, "refusing to end pid %ld: it is this process",
+                            pid);
+    /* The process table names every parent without opening anything, so a
+     * parent closed to us is still recognised. */
+    if (!NT_SUCCESS(lk__query_system(LK__SystemProcessInformation, &buf, 0x40000)))
+        return lk_error_set(err, LK_EREFUSED, 0,
+                            "refusing to end pid %ld: the process table cannot be read, so its "
+                            "relation to this process is unknown",
+                            pid);
+    me = spi_find(buf, self);
+    /* Up the chain of parents. A parent that started after its child is
+     * another process under a reused pid: the real parent is gone, and the
+     * chain ends there. */
+    for (depth = 0; me && depth < 4096; depth++) {
+        DWORD ppid = (DWORD)(ULONG_PTR)me->InheritedFromUniqueProcessId;
+        const lk__spi *parent;
+        if (ppid == 0 || ppid == cur)
+            break;
+        parent = spi_find(buf, ppid);
+        if (!parent || parent->CreateTime.QuadPart > me->CreateTime.QuadPart)
+            break;
+        if (ppid == (DWORD)pid) {
+            rc = lk_error_set(err, LK_EREFUSED, 0,
+                              "refusing to end pid %ld (%.*ls): it is %s of this process", pid,
+                              (int)(parent->ImageName.Length / sizeof(wchar_t)),
+                              parent->ImageName.Buffer ? parent->ImageName.Buffer : L"",
+                              depth == 0 ? "the parent" : "an ancestor");
+            break;
+        }
+        cur = ppid;
+        me = parent;
+    }
+    target = rc == LK_OK ? spi_find(buf, (DWORD)pid) : NULL;
+    if (target && target->ImageName.Buffer) {
+        size_t len = target->ImageName.Length / sizeof(wchar_t), i;
+        for (i = 0; critical_images[i]; i++)
+            if (wcslen(critical_images[i]) == len &&
+                _wcsnicmp(target->ImageName.Buffer, critical_images[i], len) == 0)
+                rc = lk_error_set(err, LK_EREFUSED, 0,
+                                  "refusing to end pid %ld (%ls): a critical system process", pid,
+                                  critical_images[i]);
+    }
+    free(buf);
+    return rc;
+}
+
+/* RtlSetProcessIsCritical: ending such a process bugchecks the machine. */
+static int refuse_if_critical(HANDLE h, long pid, lk_error *err)
+{
+    ULONG brk = 0, ret = 0;
+    NTSTATUS st = NtQueryInformationProcess(h, (PROCESSINFOCLASS)LK__ProcessBreakOnTermination,
+                                            &brk, sizeof brk, &ret);
+    if (NT_SUCCESS(st))
+        return brk ? lk_error_set(err, LK_EREFUSED, 0,
+                                  "refusing to end pid %ld: a critical process (ending it would "
+                                  "stop the system)",
+                                  pid)
+                   : LK_OK;
+    /* A system without the flag (wine) has no critical processes to ask about. */
+    if (st == (NTSTATUS)0xC0000003L /* STATUS_INVALID_INFO_CLASS */ ||
+        st == (NTSTATUS)0xC0000002L /* STATUS_NOT_IMPLEMENTED */)
+        return LK_OK;
+    return lk_error_set(err, LK_EREFUSED, 0,
+                        "refusing to end pid %ld: cannot tell whether it is a critical process "
+                        "(0x%08lx)",
+                        pid, (unsigned long)st);
+}
+
 /* ---- ending -------------------------------------------------------------- */
 
 int lk_sys_proc_end(long pid, uint64_t start_id, int force, lk_error *err)
@@ -171,12 +279,14 @@ int lk_sys_proc_end(long pid, uint64_t start_id, int force, lk_error *err)
     DWORD e;
     int rc;
 
-    if (pid <= 0)
+    if (pid < 0)
         return lk_error_set(err, LK_EINVAL, 0, "invalid pid %ld", pid);
-    if (pid == 4 || (DWORD)pid == GetCurrentProcessId())
-        return lk_error_set(err, LK_EREFUSED, 0, "refusing to end pid %ld", pid);
-    h = OpenProcess(PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE,
-                    (DWORD)pid);
+    if ((rc = guard(pid, err)) != LK_OK)
+        return rc;
+    h = OpenProcess(PROCESS_TERMINATE | PROCESS_QUERY_INFORMATION | SYNCHRONIZE, FALSE, (DWORD)pid);
+    if (!h && GetLastError() == ERROR_ACCESS_DENIED)
+        h = OpenProcess(PROCESS_TERMINATE | PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE,
+                        (DWORD)pid);
     if (!h) {
         e = GetLastError();
         if (e == ERROR_INVALID_PARAMETER)
@@ -186,6 +296,10 @@ int lk_sys_proc_end(long pid, uint64_t start_id, int force, lk_error *err)
     if (!handle_is(h, start_id)) {
         CloseHandle(h);
         return lk_error_set(err, LK_ENOENT, 0, "process %ld is gone (or the pid was reused)", pid);
+    }
+    if ((rc = refuse_if_critical(h, pid, err)) != LK_OK) {
+        CloseHandle(h);
+        return rc;
     }
     if (force) {
         if (TerminateProcess(h, 1)) {

@@ -411,6 +411,10 @@ int lk_sys_snapshot(lk_snapshot **out, unsigned what, lk_error *err)
     debug = lk__enable_debug_privilege();
     b.snap->elevated = lk__self_elevated() && debug;
     b.snap->case_insensitive_paths = 1;
+    /* A process's current folder is an open handle without FILE_SHARE_DELETE. */
+    b.snap->cwd_blocks_delete = 1;
+    /* A process keeps its parent's pid after the parent exits. */
+    b.snap->ppid_survives = 1;
 
     st = lk__query_system(LK__SystemProcessInformation, &table, 0x40000);
     if (!NT_SUCCESS(st)) {

@@ -264,8 +264,8 @@ check "the tray menu says one session needs the user" menu_has "1 session needs 
 xdotool key Escape
 check "alpha turns linked when the page links" wait_for 90 row_is alpha "Linked"
 check "the tray icon turns green: all linked" wait_for 20 icon_is "$GREEN" linked
-check "the row shows alpha's memory" test -n "$(cell alpha 4)"
-check "the row shows alpha's uptime" test -n "$(cell alpha 6)"
+check "the row shows alpha's memory" test -n "$(cell alpha 5)"
+check "the row shows alpha's uptime" test -n "$(cell alpha 7)"
 shot linked >/dev/null
 a11y select alpha && a11y press "Copy diagnostics"
 check "alpha's report says linked, with its pid" wait_for 20 bash -c \

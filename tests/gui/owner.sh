@@ -23,7 +23,7 @@ use_atspi
 command -v jq >/dev/null || { bad "jq is missing (installer/deps/debian.sh test installs it)"; finish; exit 1; }
 
 a11y() { "$PY" -m a11y_dashboard "$APP_PID" "$@"; }
-# cell NAME COLUMN: one cell of NAME's row (1 session, 2 state, 3 pid, 7 restarts)
+# cell NAME COLUMN: one cell of NAME's row (1 session, 2 state, 3 pid, 8 restarts)
 cell() { a11y rows 2>/dev/null | awk -F '\t' -v n="$1" -v c="$2" '$1 == n { print $c }'; }
 row_is() { [ "$(cell "$1" 2)" = "$2" ]; }
 start() { a11y select "$1" && a11y press Start; }
@@ -63,18 +63,18 @@ check "Start runs alpha again" wait_for 90 waiting alpha
 check "starting it again forgot the stop" bash -c '! grep -qs "\"folder\":\"$0\"" "$1"/owner/*.stop' \
     "$ROOT/alpha" "$LATCHKEY_HOME"
 B=$(browser_of "$ROOT/alpha")
-R0=$(cell alpha 7)
+R0=$(cell alpha 8)
 kill -9 "$B"
 new_browser() { local b; b=$(cell alpha 3); [ -n "$b" ] && [ "$b" != "$B" ] && waiting alpha; }
 check "a browser killed from outside is relaunched (was $B)" wait_for 120 new_browser
-check "the relaunch counts as a restart" test "$(cell alpha 7)" -gt "${R0:-0}"
+check "the relaunch counts as a restart" test "$(cell alpha 8)" -gt "${R0:-0}"
 check "the row's browser is the one running" test "$(cell alpha 3)" = "$(browser_of "$ROOT/alpha")"
-R1=$(cell alpha 7)
+R1=$(cell alpha 8)
 RS=$(renderers_of "$ROOT/alpha" | tr '\n' ' ')
 check "alpha's page has a renderer" test -n "$RS"
 # shellcheck disable=SC2086
 kill -9 $RS
-reloaded() { [ "$(cell alpha 7)" -gt "$R1" ] && waiting alpha; }
+reloaded() { [ "$(cell alpha 8)" -gt "$R1" ] && waiting alpha; }
 check "a renderer killed from outside is reloaded" wait_for 120 reloaded
 shot healed >/dev/null
 

@@ -97,6 +97,11 @@ check "the linked session is intact" test -f "$D/Default/Cookies"
 check "--any-folder cleans a plain folder" test ! -e "$WORK/plain"
 "$CTL" cleanup "$WORK/x" --timeout 0 2>/dev/null
 check "bad --timeout: exit 2" test $? -eq 2
+make_profile "$R/session-reboot"
+"$CTL" cleanup "$R/session-reboot" --on-reboot 2> "$WORK/reboot.err"
+check "--on-reboot is no longer offered: exit 2" test $? -eq 2
+check "and says why" grep -q "no longer offered" "$WORK/reboot.err"
+check "and nothing was touched" test -f "$R/session-reboot/Default/Cookies"
 
 # Quarantine: a file that cannot be removed (immutable) keeps the folder; it
 # is moved aside so the session name is free, and the report says what is

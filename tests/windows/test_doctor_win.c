@@ -785,7 +785,7 @@ static void test_guards(const wchar_t *base)
 {
     wchar_t win[MAX_PATH];
     char *win8, *home = lk_sys_home_dir(), *plain8, *prof8, *abs = NULL, *real = NULL;
-    wchar_t *plain = wjoin(base, L"plain"), *prof = wjoin(base, L"profile-g");
+    wchar_t *plain = wjoin(base, L"plain"), *prof = wjoin(base, L"session-g");
     lk_error err;
     int rc;
 
@@ -805,16 +805,16 @@ static void test_guards(const wchar_t *base)
     CHECK(lk_sys_is_system_dir(win8), "%s is a system folder", win8);
     CHECK(home != NULL, "home is %s", home ? home : "(unknown)");
     CHECK(!lk_sys_is_system_dir(prof8), "a profile in the temp folder is not a system folder");
-    CHECK(lk_doctor_check_target("C:\\", 0, &err) == LK_EREFUSED, "cleanup refuses C:\\");
-    CHECK(home && lk_doctor_check_target(home, LK_CLEAN_ANY_FOLDER, &err) == LK_EREFUSED,
+    CHECK(lk_doctor_check_target("C:\\", "C:\\", 0, NULL, &err) == LK_EREFUSED, "cleanup refuses C:\\");
+    CHECK(home && lk_doctor_check_target(home, home, LK_CLEAN_ANY_FOLDER, NULL, &err) == LK_EREFUSED,
           "cleanup refuses the home folder");
-    CHECK(lk_doctor_check_target(win8, LK_CLEAN_ANY_FOLDER, &err) == LK_EREFUSED,
+    CHECK(lk_doctor_check_target(win8, win8, LK_CLEAN_ANY_FOLDER, NULL, &err) == LK_EREFUSED,
           "cleanup refuses the Windows folder");
-    CHECK(lk_doctor_check_target(plain8, 0, &err) == LK_EREFUSED,
-          "cleanup refuses a folder that is no Chromium profile");
-    CHECK(lk_doctor_check_target(plain8, LK_CLEAN_ANY_FOLDER, &err) == LK_OK,
+    CHECK(lk_doctor_check_target(plain8, plain8, 0, NULL, &err) == LK_EREFUSED,
+          "cleanup refuses a folder that is not a bot's session");
+    CHECK(lk_doctor_check_target(plain8, plain8, LK_CLEAN_ANY_FOLDER, NULL, &err) == LK_OK,
           "unless --any-folder is given");
-    CHECK(lk_doctor_check_target(prof8, 0, &err) == LK_OK, "and accepts a profile");
+    CHECK(lk_doctor_check_target(prof8, prof8, 0, NULL, &err) == LK_OK, "and accepts a session");
 
     CHECK(lk_sys_abspath(prof8, &abs, &err) == LK_OK &&
               lk_sys_realpath(prof8, &real, &err) == LK_OK,
