@@ -50,6 +50,7 @@ done
 mkdir -p "$OUTDIR"
 OUTDIR=$(cd "$OUTDIR" && pwd)
 
+REV=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 WORK=$(mktemp -d /tmp/latchkey-rotation.XXXXXX)
 mkdir -p "$WORK/run" "$WORK/config" "$WORK/data" "$WORK/cache"
 chmod 700 "$WORK/run"
@@ -93,16 +94,16 @@ LATCHKEY_SITE_URL=$URL "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!
 started+=("$APP_PID")
 a11y() { "$PY" -m a11y_dashboard "$APP_PID" "$@"; }
-cell() { a11y rows 2>/dev/null | awk -F '\t' -v n="$1" -v c="$2" '$1 == n { print $c }'; }
+cell() { a11y cell "$1" "$2" 2>/dev/null; }
 until_ok() { local end=$((SECONDS + $1)); shift; until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.5; done; }
-listed() { [ -n "$(cell "$1" 2)" ]; }
-waiting() { [ "$(cell "$1" 2)" = "Waiting for a scan" ]; }
+listed() { [ -n "$(cell "$1" State)" ]; }
+waiting() { [ "$(cell "$1" State)" = "Waiting for a scan" ]; }
 for i in $(seq -w 1 "$SESSIONS"); do
     until_ok 120 listed "rot$i" || die "rot$i is not listed: $(tail -5 "$WORK/app.log")"
     a11y select "rot$i" && a11y press Start || die "cannot start rot$i"
 done
 for i in $(seq -w 1 "$SESSIONS"); do
-    until_ok 300 waiting "rot$i" || die "rot$i does not show a QR code: $(cell "rot$i" 2)"
+    until_ok 300 waiting "rot$i" || die "rot$i does not show a QR code: $(cell "rot$i" State)"
 done
 echo "== $SESSIONS sessions wait for a scan; sampling for $DURATION s"
 
@@ -121,11 +122,12 @@ until_ok 30 bash -c '[ "$("$0" status "$1" --json | jq -r ".page.qr // empty")" 
     die "rot01's QR code no longer rotates"
 ok=0
 for i in $(seq -w 1 "$SESSIONS"); do waiting "rot$i" && ok=$((ok + 1)); done
-restarts=$(a11y rows | awk -F '\t' '{ s += $7 } END { print s + 0 }')
+restarts=0
+for i in $(seq -w 1 "$SESSIONS"); do restarts=$((restarts + $(cell "rot$i" Restarts))); done
 
 {
     echo "# tray_rotation_bench.sh: $(date -u +%FT%TZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "# $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown); $SESSIONS sessions, QR every 2 s, $DURATION s, sample every $SAMPLE s"
+    echo "# $REV (at the start), $BUILD; $SESSIONS sessions, QR every 2 s, $DURATION s, sample every $SAMPLE s"
     awk -v warm="$WARM" -v ok="$ok" -v n="$SESSIONS" -v restarts="$restarts" '
     $1 >= warm && !w { w = 1; r0 = $2; f0 = $3; t0 = $4; rmin = rmax = $2; fmin = fmax = $3 }
     w { if ($2 < rmin) rmin = $2; if ($2 > rmax) rmax = $2; if ($3 < fmin) fmin = $3; if ($3 > fmax) fmax = $3

@@ -3,6 +3,9 @@ shell tests (lib.sh's use_atspi puts this folder on PYTHONPATH):
 
   python3 -m a11y_dashboard PID rows          the table, one row a line, cells
                                               joined by tabs
+  python3 -m a11y_dashboard PID cell NAME TITLE
+                                              the cell of session NAME in the
+                                              column titled TITLE
   python3 -m a11y_dashboard PID select NAME   selects the row of session NAME
   python3 -m a11y_dashboard PID press BUTTON  clicks the dashboard's button
   python3 -m a11y_dashboard PID press-in TITLE-REGEX BUTTON
@@ -55,6 +58,17 @@ def rows(t):
             for r in range(Atspi.Table.get_n_rows(t))]
 
 
+def column(t, title):
+    for c in range(Atspi.Table.get_n_columns(t)):
+        name = Atspi.Table.get_column_description(t, c)
+        if not name:
+            h = Atspi.Table.get_column_header(t, c)
+            name = h.get_name() if h is not None else ""
+        if name == title:
+            return c
+    sys.exit("no column %r" % title)
+
+
 def press(w, name):
     for a in walk(w):
         if a.get_role() == Atspi.Role.PUSH_BUTTON and a.get_name() == name:
@@ -96,6 +110,14 @@ def run(pid, cmd, argv):
     if cmd == "rows":
         for r in rows(table(dashboard(pid))):
             print("\t".join(r))
+    elif cmd == "cell":
+        t = table(dashboard(pid))
+        c = column(t, argv[4])
+        for r in rows(t):
+            if r and r[0] == argv[3]:
+                print(r[c])
+                return
+        sys.exit("no row %r" % argv[3])
     elif cmd == "select":
         t = table(dashboard(pid))
         for i, r in enumerate(rows(t)):

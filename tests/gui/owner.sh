@@ -24,8 +24,8 @@ command -v jq >/dev/null || { bad "jq is missing (installer/deps/debian.sh test 
 
 a11y() { "$PY" -m a11y_dashboard "$APP_PID" "$@"; }
 # cell NAME COLUMN: one cell of NAME's row (1 session, 2 state, 3 pid, 8 restarts)
-cell() { a11y rows 2>/dev/null | awk -F '\t' -v n="$1" -v c="$2" '$1 == n { print $c }'; }
-row_is() { [ "$(cell "$1" 2)" = "$2" ]; }
+cell() { a11y cell "$1" "$2" 2>/dev/null; }
+row_is() { [ "$(cell "$1" State)" = "$2" ]; }
 start() { a11y select "$1" && a11y press Start; }
 dash_up() { a11y rows >/dev/null 2>&1; }
 waiting() { row_is "$1" "Waiting for a scan"; }
@@ -46,7 +46,7 @@ check "alpha is listed" wait_for 40 row_is alpha "Not running"
 start alpha
 check "Start runs alpha: waiting for a scan" wait_for 90 waiting alpha
 B=$(browser_of "$ROOT/alpha")
-check "alpha's browser runs, shown in its row" test -n "$B" -a "$(cell alpha 3)" = "${B:-none}"
+check "alpha's browser runs, shown in its row" test -n "$B" -a "$(cell alpha "Browser PID")" = "${B:-none}"
 "$CTL" stop "$ROOT/alpha" >"$WORK/stop.out" 2>&1 &
 SP=$!
 check "latchkeyctl stop exits 0" exit_is "$SP" 0
@@ -63,18 +63,18 @@ check "Start runs alpha again" wait_for 90 waiting alpha
 check "starting it again forgot the stop" bash -c '! grep -qs "\"folder\":\"$0\"" "$1"/owner/*.stop' \
     "$ROOT/alpha" "$LATCHKEY_HOME"
 B=$(browser_of "$ROOT/alpha")
-R0=$(cell alpha 8)
+R0=$(cell alpha Restarts)
 kill -9 "$B"
-new_browser() { local b; b=$(cell alpha 3); [ -n "$b" ] && [ "$b" != "$B" ] && waiting alpha; }
+new_browser() { local b; b=$(cell alpha "Browser PID"); [ -n "$b" ] && [ "$b" != "$B" ] && waiting alpha; }
 check "a browser killed from outside is relaunched (was $B)" wait_for 120 new_browser
-check "the relaunch counts as a restart" test "$(cell alpha 8)" -gt "${R0:-0}"
-check "the row's browser is the one running" test "$(cell alpha 3)" = "$(browser_of "$ROOT/alpha")"
-R1=$(cell alpha 8)
+check "the relaunch counts as a restart" test "$(cell alpha Restarts)" -gt "${R0:-0}"
+check "the row's browser is the one running" test "$(cell alpha "Browser PID")" = "$(browser_of "$ROOT/alpha")"
+R1=$(cell alpha Restarts)
 RS=$(renderers_of "$ROOT/alpha" | tr '\n' ' ')
 check "alpha's page has a renderer" test -n "$RS"
 # shellcheck disable=SC2086
 kill -9 $RS
-reloaded() { [ "$(cell alpha 8)" -gt "$R1" ] && waiting alpha; }
+reloaded() { [ "$(cell alpha Restarts)" -gt "$R1" ] && waiting alpha; }
 check "a renderer killed from outside is reloaded" wait_for 120 reloaded
 shot healed >/dev/null
 
@@ -98,7 +98,7 @@ BOT=$!
 track "$BOT"
 check "the bot's browser serves DevTools" wait_for 60 test -s "$ROOT/delta/DevToolsActivePort"
 start delta
-attached() { [ "$(cell delta 3)" = "$BOT (attached)" ] && waiting delta; }
+attached() { [ "$(cell delta "Browser PID")" = "$BOT (attached)" ] && waiting delta; }
 check "the app attaches to the bot's browser" wait_for 90 attached
 "$CTL" stop "$ROOT/delta" >"$WORK/stop-delta.out" 2>&1 &
 SP=$!

@@ -15,8 +15,8 @@
 
 use_atspi
 a11y() { "$PY" -m a11y_dashboard "$APP_PID" "$@"; }
-cell() { a11y rows 2>/dev/null | awk -F '\t' -v n="$1" -v c="$2" '$1 == n { print $c }'; }
-row_is() { [ "$(cell "$1" 2)" = "$2" ]; }
+cell() { a11y cell "$1" "$2" 2>/dev/null; }
+row_is() { [ "$(cell "$1" State)" = "$2" ]; }
 start() { a11y select "$1" && a11y press Start; }
 dash_up() { a11y rows >/dev/null 2>&1; }
 waiting() { row_is "$1" "Waiting for a scan"; }

@@ -34,8 +34,8 @@ a11y() {
     done
     return 1
 }
-cell() { a11y rows 2>/dev/null | awk -F '\t' -v n="$1" -v c="$2" '$1 == n { print $c }'; }
-row_is() { [ "$(cell "$1" 2)" = "$2" ]; }
+cell() { a11y cell "$1" "$2" 2>/dev/null; }
+row_is() { [ "$(cell "$1" State)" = "$2" ]; }
 dash_up() { a11y rows >/dev/null 2>&1; }
 waiting() { row_is soak "Waiting for a scan"; }
 
@@ -54,15 +54,15 @@ check "Start runs the session" wait_for 90 waiting
 # a browser kill, the row's pid is a new one (not B) that runs the profile.
 healed_row() {
     local r p
-    r=$(cell soak 7)
+    r=$(cell soak Restarts)
     [ -n "$r" ] && [ "$r" -gt "$1" ] && waiting || return 1
     [ -z "$2" ] && return 0
-    p=$(cell soak 3)
+    p=$(cell soak "Browser PID")
     [ -n "$p" ] && [ "$p" != "$2" ] && [ "$p" = "$(browser_of "$S")" ]
 }
 soak_cycle() {
     local r rs b
-    r=$(cell soak 7)
+    r=$(cell soak Restarts)
     if [ $(($1 % 2)) -eq 1 ]; then
         rs=$(renderers_of "$S" | tr '\n' ' ')
         [ -n "$rs" ] || { echo "cycle $1: no renderer" >&2; return 1; }
@@ -100,7 +100,7 @@ for n in $(seq 1 "$CYCLES"); do
 done
 shot after >/dev/null
 check "all $CYCLES crash-and-heal cycles healed (got $healed)" test "$healed" -eq "$CYCLES"
-check "the row counts every restart ($(cell soak 7))" test "$(cell soak 7)" -ge "$CYCLES"
+check "the row counts every restart ($(cell soak Restarts))" test "$(cell soak Restarts)" -ge "$CYCLES"
 check "no Chromium process is left from an earlier browser" wait_for 60 one_generation
 check "the app has no zombie child" test "$(zombies_of "$APP_PID")" -eq 0
 fds_back() { [ "$(fd_count "$APP_PID")" -le "$FD10" ]; }
