@@ -160,6 +160,9 @@ static int start_owned(lk_session *s, lk_error *err)
             rc = lk__page_setup_owned(s, err);
         return rc;
     }
+    /* The socket closed a moment before the browser's exit could be seen:
+     * what is left of that tree is ours to end before a new one starts. */
+    end_browser(s, 3000);
     lk__session_set_state(s, LK_STATE_STARTING, "starting the browser");
     rc = launch_locked(s, &b, err);
     if (rc == LK_EBUSY && s->probe_err[0] && err) {

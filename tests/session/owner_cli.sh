@@ -20,12 +20,7 @@ R="$WORK/bot/.wwebjs_auth"
 mkdir -p "$R"
 
 # start_link NAME: latchkeyctl link on $R/NAME in the background; sets LP.
-start_link() {
-    "$CTL" link "$R/$1" --json --site-url "$URL" --timeout 600 >"$WORK/$1.out" 2>"$WORK/$1.err" &
-    LP=$!
-    track "$LP"
-}
-link_shows_qr() { grep -q '"state":"qr"' "$WORK/$1.out"; }
+start_link() { link_bg "$R/$1" "$1" --site-url "$URL"; }
 
 # --- 1. stop --------------------------------------------------------------------
 start_link stop1

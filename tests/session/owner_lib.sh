@@ -23,6 +23,26 @@ renderers_of() {
     return 0
 }
 jqe() { jq -e "$@" >/dev/null; }
+# link_bg DIR NAME [ARGS...]: `latchkeyctl link --json` on DIR in the
+# background, its lines in $WORK/NAME.out and its messages in
+# $WORK/NAME.err; its pid in LP.
+link_bg() {
+    local dir=$1 name=$2
+    shift 2
+    "$CTL" link "$dir" --json --timeout 600 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    LP=$!
+    track "$LP"
+}
+link_shows_qr() { grep -q '"state":"qr"' "$WORK/$1.out"; }
+# Every Chromium process of profile DIR is in its current browser's group:
+# none is left over from an earlier browser.
+one_generation() {
+    local b p
+    b=$(browser_of "$1") || return 1
+    for p in $(profile_pids "$1"); do
+        [ "$(ps -o pgid= -p "$p" | tr -d ' ')" = "$b" ] || [ ! -e "/proc/$p" ] || return 1
+    done
+}
 no_chromium_on() { [ -z "$(profile_pids "$1")" ]; }
 
 # exit_is PID CODE: waits for PID (a job of this shell) and checks its status.

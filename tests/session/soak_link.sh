@@ -20,10 +20,8 @@ CYCLES=${SOAK_CYCLES:-100}
 URL="$BASE?rotate_ms=600000"
 S="$WORK/bot/.wwebjs_auth/session-soak"
 
-"$CTL" link "$S" --json --site-url "$URL" --timeout 3600 >"$WORK/link.out" 2>"$WORK/link.err" &
-LP=$!
-track "$LP"
-check "link shows a QR code" wait_for 90 grep -q '"state":"qr"' "$WORK/link.out"
+link_bg "$S" link --site-url "$URL" --timeout 3600
+check "link shows a QR code" wait_for 90 link_shows_qr link
 check "status reads the page" wait_for 60 page_is "$S" qr
 
 # The page makes a new QR code at every load (no seed), and link prints
@@ -53,14 +51,6 @@ soak_cycle() {
     fi
 }
 has_new_browser() { local b; b=$(browser_of "$S") && [ "$b" != "$1" ]; }
-# Every Chromium process of the profile is in the current browser's group.
-one_generation() {
-    local b p
-    b=$(browser_of "$S") || return 1
-    for p in $(profile_pids "$S"); do
-        [ "$(ps -o pgid= -p "$p" | tr -d ' ')" = "$b" ] || [ ! -e "/proc/$p" ] || return 1
-    done
-}
 
 healed=0
 for n in $(seq 1 "$CYCLES"); do
@@ -78,7 +68,7 @@ done
 check "all $CYCLES crash-and-heal cycles healed (got $healed)" test "$healed" -eq "$CYCLES"
 check "link still runs" kill -0 "$LP"
 check "status reads the page's QR code after the soak" wait_for 60 page_is "$S" qr
-check "no Chromium process is left from an earlier browser" wait_for 60 one_generation
+check "no Chromium process is left from an earlier browser" wait_for 60 one_generation "$S"
 check "link has no zombie child" test "$(zombies_of "$LP")" -eq 0
 fds_back() { [ "$(fd_count "$LP")" -le "$FD10" ]; }
 threads_back() { [ "$(thread_count "$LP")" -le "$TH10" ]; }
