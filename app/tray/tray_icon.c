@@ -65,8 +65,19 @@ struct lk_tray_icon {
 
 /* ---- the state of an entry ------------------------------------------------ */
 
+/* Stopped on purpose, and nothing newer uses the folder since. The lock a
+ * stopped browser may leave is a dead one that the next start clears. */
+int lk_entry_stood_down(const lk_entry *e)
+{
+    return !e->running && e->stood_down &&
+           (e->folder == LK_FOLDER_IDLE || e->folder == LK_FOLDER_MISSING ||
+            e->folder == LK_FOLDER_STALE_LOCK);
+}
+
 lk_health lk_entry_health(const lk_entry *e)
 {
+    if (lk_entry_stood_down(e))
+        return LK_HEALTH_IDLE;
     if (!e->running) {
         switch (e->folder) {
         case LK_FOLDER_LOCKED:
@@ -93,7 +104,7 @@ const char *lk_entry_state_text(const lk_entry *e)
 {
     if (!e->running) {
         /* Who stopped it, until the folder shows something newer. */
-        if (e->stood_down && (e->folder == LK_FOLDER_IDLE || e->folder == LK_FOLDER_MISSING))
+        if (lk_entry_stood_down(e))
             return e->stood_down;
         switch (e->folder) {
         case LK_FOLDER_MISSING: return _("Missing");

@@ -28,6 +28,8 @@ typedef enum lk_health {
 lk_health lk_entry_health(const lk_entry *e);
 /* The entry's state in words (translated; static storage). */
 const char *lk_entry_state_text(const lk_entry *e);
+/* 1 when the row says who stopped the session (see lk_entry.stood_down). */
+int lk_entry_stood_down(const lk_entry *e);
 /* The state icon's name ("latchkey-linked"...), from resources/icons. */
 const char *lk_health_icon(lk_health h);
 /* A compiled-in icon (resources/icons/NAME.svg) at size px; NULL if unknown. */

@@ -44,6 +44,10 @@ static void profile_procs(const char *profile, long **pids, size_t *n, long *bro
     if (!shared_snap || now - shared_at > SNAPSHOT_TTL_MS) {
         lk_snapshot_free(shared_snap);
         shared_snap = NULL;
+        /* Thousands of small strings every couple of seconds, for the life
+         * of the session: without a trim the heap creeps up with the
+         * fragments they leave between longer-lived blocks. */
+        lk_sys_heap_trim();
         if (lk_sys_snapshot(&shared_snap, LK_SNAP_PROCS, NULL) == LK_OK)
             shared_at = lk_sys_now_ms();
     }

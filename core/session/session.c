@@ -102,11 +102,19 @@ static int copy_site(const lk_site *src, lk_site **dst, lk_error *err)
 static int resolve_mode(lk_session *s, lk_error *err)
 {
     lk_cdp_endpoint ep;
-    int have = lk_session_endpoint(s->profile, 2000, &ep, NULL) == LK_OK;
+    lk_error perr;
+    int have;
+    lk_error_clear(&perr);
+    have = lk_session_endpoint(s->profile, 2000, &ep, &perr) == LK_OK;
     lk_cdp_endpoint_clear(&ep);
+    /* A port is named (its file, its command line) but does not answer:
+     * say so when the folder then turns out to be busy. */
+    if (!have && perr.code != LK_ENOENT)
+        snprintf(s->probe_err, sizeof s->probe_err, "%.250s", perr.msg);
     if (s->mode == LK_MODE_ATTACH && !have)
-        return lk_error_set(err, LK_ENOENT, 0, "no browser with a DevTools endpoint runs %s",
-                            s->profile);
+        return lk_error_set(err, LK_ENOENT, 0,
+                            "no browser with a working DevTools endpoint runs %s%s%s", s->profile,
+                            s->probe_err[0] ? ": " : "", s->probe_err);
     s->attached_mode = s->mode == LK_MODE_ATTACH || (s->mode == LK_MODE_AUTO && have);
     s->info.attached = s->attached_mode;
     return LK_OK;

@@ -50,7 +50,8 @@ struct lk_session {
     int take_over;    /* the user asked to click "Use here" */
     int take_over_done;
     int take_over_rc;
-    int launched;     /* a browser ran the folder once (ours or the bot's) */
+    char probe_err[256]; /* at start: a named DevTools port that did not answer */
+    int launched;        /* a browser ran the folder once (ours or the bot's) */
     int standing_down; /* the owner check said stand down (supervisor thread only) */
     lk_owner_stop down_by; /* ... who (action "" when the folder was removed) */
     int down_removed;

@@ -160,8 +160,20 @@ static int start_owned(lk_session *s, lk_error *err)
             rc = lk__page_setup_owned(s, err);
         return rc;
     }
+    /* The socket closed a moment before the browser's exit could be seen:
+     * what is left of that tree is ours to end before a new one starts. */
+    end_browser(s, 3000);
     lk__session_set_state(s, LK_STATE_STARTING, "starting the browser");
     rc = launch_locked(s, &b, err);
+    if (rc == LK_EBUSY && s->probe_err[0] && err) {
+        /* The folder's browser is there; its DevTools endpoint is what fails. */
+        char busy[sizeof err->msg];
+        snprintf(busy, sizeof busy, "%s", err->msg);
+        lk_error_set(err, LK_EBUSY, 0,
+                     "a browser runs the folder but its DevTools endpoint does not answer "
+                     "(%.200s), so Latchkey can neither attach nor start its own: %.250s",
+                     s->probe_err, busy);
+    }
     if (rc != LK_OK)
         return rc;
     s->launched = 1;
@@ -221,10 +233,10 @@ static int follow(lk_session *s, int *failures, int *ready, lk_error *err)
             lk__session_refresh_health(s);
             next_health = lk_sys_now_ms() + HEALTH_MS;
         }
-        if (*failures && (now - up_since > STABLE_MS || page_ready(s))) {
-            *failures = 0;
+        if (!*ready && page_ready(s))
             *ready = 1;
-        }
+        if (*failures && (now - up_since > STABLE_MS || *ready))
+            *failures = 0;
         pthread_mutex_lock(&s->mu);
         if (!(s->stop_requested || s->closed || s->crashed || s->detached || s->want_canvas ||
               s->want_version || s->take_over)) {
@@ -358,6 +370,24 @@ void *lk__session_supervise(void *arg)
         pthread_mutex_unlock(&s->mu);
         drop_connection(s);
         if (s->attached_mode) {
+            lk_cdp_endpoint ep;
+            if (find_endpoint(s, &ep, NULL) == LK_OK) {
+                /* The browser still answers its discovery: the connection
+                 * failed, not the browser (a closed page, or a broken or
+                 * hostile endpoint). Back off rather than spin against it. */
+                char why[320];
+                lk_cdp_endpoint_clear(&ep);
+                snprintf(why, sizeof why,
+                         "lost the browser's DevTools connection (%.250s); connecting again",
+                         e.msg[0] ? e.msg : "no reason given");
+                lk__session_set_state(s, LK_STATE_UNREACHABLE, why);
+                if (ready)
+                    delay = s->backoff_ms;
+                ready = 0;
+                nap(s, delay / 2 + rand() % (delay + 1));
+                delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+                continue;
+            }
             await_endpoint(s);
             if (s->standing_down) {
                 stand_down(s);

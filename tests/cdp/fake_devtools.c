@@ -24,7 +24,19 @@
  *   http-huge     a 1 MB answer
  *   http-404      a 404
  * A request carrying an Origin header is refused (the client must not send
- * one: Chromium rejects unknown origins). */
+ * one: Chromium rejects unknown origins).
+ *
+ *   fake_devtools --forever MODE --user-data-dir=DIR
+ *
+ * A hostile browser for a session folder: writes DIR/DevToolsActivePort
+ * (as Chromium does) and serves every connection, each in a child process,
+ * until it is ended (or after 15 minutes). Its --user-data-dir makes it the
+ * folder's browser to anyone who looks. Modes:
+ *   mute       accepts and never answers anything, not even /json/version
+ *   garbage    a proper /json/version and upgrade, then every request is
+ *              answered with bytes that are no JSON and no valid frame
+ *   midclose   a proper /json/version and upgrade, then half a frame of the
+ *              first reply and the connection closes */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -409,6 +421,130 @@ static void drain_until_eof(int fd)
         ;
 }
 
+/* ---- --forever: a hostile browser ------------------------------------------------------- */
+
+/* Reads an HTTP request head; 1 when it asks for a WebSocket upgrade. */
+static int read_head(int fd, char *req, size_t size)
+{
+    size_t n = 0;
+    req[0] = '\0';
+    while (n < size - 1 && !strstr(req, "\r\n\r\n")) {
+        ssize_t k = recv(fd, req + n, size - 1 - n, 0);
+        if (k <= 0)
+            return -1;
+        n += (size_t)k;
+        req[n] = '\0';
+    }
+    return strcasestr(req, "\r\nUpgrade: websocket") != NULL;
+}
+
+static void hostile_conn(int fd, const char *mode, int port)
+{
+    char req[8192];
+    int ws;
+    if (strcmp(mode, "mute") == 0) {
+        drain_until_eof(fd);
+        return;
+    }
+    /* One peek decides: a discovery request is answered, an upgrade
+     * goes to the handshake (which reads the head itself). */
+    if (recv(fd, req, sizeof req - 1, MSG_PEEK) <= 0)
+        return;
+    req[sizeof req - 1] = '\0';
+    ws = strcasestr(req, "\r\nUpgrade: websocket") != NULL;
+    if (!ws) {
+        if (read_head(fd, req, sizeof req) >= 0) {
+            char body[256], head[160];
+            snprintf(body, sizeof body,
+                     "{\"Browser\": \"Chrome/0.0.hostile\", \"Protocol-Version\": \"1.3\", "
+                     "\"webSocketDebuggerUrl\": \"ws://127.0.0.1:%d/devtools/browser/fake\"}",
+                     port);
+            snprintf(head, sizeof head,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\n\r\n",
+                     strlen(body));
+            send_all(fd, head, strlen(head));
+            send_all(fd, body, strlen(body));
+        }
+        shutdown(fd, SHUT_WR);
+        drain_until_eof(fd);
+        return;
+    }
+    if (handshake(fd))
+        return;
+    for (;;) {
+        json_t *r = read_request(fd);
+        if (!r)
+            return;
+        json_decref(r);
+        if (strcmp(mode, "midclose") == 0) {
+            send_header(fd, 1, 1, 100);
+            send_all(fd, "{\"id\":1,\"r", 10);
+            return;
+        }
+        /* garbage: a text frame that is no JSON, then an opcode no
+         * WebSocket has, with a length that runs on. */
+        send_frame(fd, 1, 1, "}{\x01garbage\xff\xfe", 12);
+        send_all(fd, "\x8b\x7f\xff\xff\xff\xff\xff\xff\xff\xffzz", 12);
+    }
+}
+
+static int forever(const char *mode, const char *dir)
+{
+    struct sockaddr_in sa;
+    struct sigaction sac;
+    socklen_t sl = sizeof sa;
+    char path[4096];
+    FILE *f;
+    int lfd, one = 1;
+    if (strcmp(mode, "mute") && strcmp(mode, "garbage") && strcmp(mode, "midclose")) {
+        fprintf(stderr, "fake_devtools: unknown --forever mode '%s'\n", mode);
+        return 2;
+    }
+    /* The children are never waited for: no zombies either. */
+    memset(&sac, 0, sizeof sac);
+    sac.sa_handler = SIG_IGN;
+    sac.sa_flags = SA_NOCLDWAIT;
+    sigaction(SIGCHLD, &sac, NULL);
+    lfd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) || listen(lfd, 16) ||
+        getsockname(lfd, (struct sockaddr *)&sa, &sl)) {
+        perror("fake_devtools: listen");
+        return 2;
+    }
+    /* As Chromium writes it: the port, then the browser's path. */
+    snprintf(path, sizeof path, "%s/DevToolsActivePort", dir);
+    f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        return 2;
+    }
+    fprintf(f, "%d\n/devtools/browser/fake\n", ntohs(sa.sin_port));
+    fclose(f);
+    printf("%d\n", ntohs(sa.sin_port));
+    fflush(stdout);
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        pid_t child;
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            return 2;
+        }
+        child = fork();
+        if (child == 0) {
+            close(lfd);
+            hostile_conn(fd, mode, ntohs(sa.sin_port));
+            _exit(0);
+        }
+        close(fd);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct sockaddr_in sa;
@@ -419,6 +555,11 @@ int main(int argc, char **argv)
     json_t *req;
 
     signal(SIGPIPE, SIG_IGN);
+    if (argc == 4 && strcmp(argv[1], "--forever") == 0 &&
+        strncmp(argv[3], "--user-data-dir=", 16) == 0) {
+        alarm(900); /* never outlive a broken test */
+        return forever(argv[2], argv[3] + 16);
+    }
     alarm(120);                                    /* never outlive a broken test */
     accept_key("dGhlIHNhbXBsZSBub25jZQ==", check); /* RFC 6455, section 1.3 */
     if (strcmp(check, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != 0) {

@@ -3,14 +3,23 @@ shell tests (lib.sh's use_atspi puts this folder on PYTHONPATH):
 
   python3 -m a11y_dashboard PID rows          the table, one row a line, cells
                                               joined by tabs
+  python3 -m a11y_dashboard PID cell NAME TITLE
+                                              the cell of session NAME in the
+                                              column titled TITLE
   python3 -m a11y_dashboard PID select NAME   selects the row of session NAME
   python3 -m a11y_dashboard PID press BUTTON  clicks the dashboard's button
   python3 -m a11y_dashboard PID press-in TITLE-REGEX BUTTON
                                               clicks a button of another window
   python3 -m a11y_dashboard PID ping          answers when the app does
+  python3 -m a11y_dashboard PID serve         the commands above, one a line
+                                              on stdin (arguments split by
+                                              tabs); after each, its output
+                                              and a line "END <status>"
 
 Exits non-zero with a message when the window, row or button is not there or
-the button is insensitive."""
+the button is insensitive. `serve` keeps one connection to the app for any
+number of questions: the app's accessibility bridge keeps what it holds for
+each client that ever connected, so a long test asks through one."""
 import re
 import sys
 
@@ -49,6 +58,17 @@ def rows(t):
             for r in range(Atspi.Table.get_n_rows(t))]
 
 
+def column(t, title):
+    for c in range(Atspi.Table.get_n_columns(t)):
+        name = Atspi.Table.get_column_description(t, c)
+        if not name:
+            h = Atspi.Table.get_column_header(t, c)
+            name = h.get_name() if h is not None else ""
+        if name == title:
+            return c
+    sys.exit("no column %r" % title)
+
+
 def press(w, name):
     for a in walk(w):
         if a.get_role() == Atspi.Role.PUSH_BUTTON and a.get_name() == name:
@@ -59,11 +79,45 @@ def press(w, name):
     sys.exit("no button %r" % name)
 
 
+def serve(pid):
+    for line in sys.stdin:
+        args = line.rstrip("\n").split("\t")
+        status = 0
+        try:
+            run(pid, args[0], args)
+        except SystemExit as e:
+            if e.code not in (None, 0):
+                status = 1
+                if isinstance(e.code, str):
+                    print(e.code, file=sys.stderr)
+        except Exception as e:  # the app went away, a widget died meanwhile
+            status = 1
+            print(e, file=sys.stderr)
+        print("END %d" % status, flush=True)
+
+
 def main(argv):
     pid, cmd = int(argv[1]), argv[2]
+    if cmd == "serve":
+        serve(pid)
+    else:
+        run(pid, cmd, argv[2:])
+
+
+def run(pid, cmd, argv):
+    """argv[0] is the command, as the shell gave it."""
+    argv = [None, None] + argv
     if cmd == "rows":
         for r in rows(table(dashboard(pid))):
             print("\t".join(r))
+    elif cmd == "cell":
+        t = table(dashboard(pid))
+        c = column(t, argv[4])
+        for r in rows(t):
+            if r and r[0] == argv[3]:
+                print(r[c])
+                return
+        sys.exit("no row %r" % argv[3])
     elif cmd == "select":
         t = table(dashboard(pid))
         for i, r in enumerate(rows(t)):

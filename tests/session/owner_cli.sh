@@ -11,27 +11,16 @@
 #  5. The user starts it again: `qr` on a stopped folder clears the marker
 #     and shows a QR code.
 CTL=$1 HELPER=$2 SERVE=$3 FIXTURES=$4
-. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/owner_lib.sh"
+export LATCHKEY_HOME=$WORK/home
 
-CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
-[ -n "$CHROMIUM" ] || { bad "no Chromium found (installer/deps/debian.sh test installs it)"; finish; exit 1; }
-export LATCHKEY_CHROMIUM=$CHROMIUM LATCHKEY_HOME=$WORK/home
-
-"$SERVE" --root "$FIXTURES" --port-file "$WORK/port" --lifetime 900 >/dev/null 2>&1 &
-track "$!"
-for i in $(seq 1 200); do [ -s "$WORK/port" ] && break; sleep 0.02; done
-URL="http://127.0.0.1:$(cat "$WORK/port")/whatsapp.html?rotate_ms=60000"
+URL="$BASE?rotate_ms=60000"
 R="$WORK/bot/.wwebjs_auth"
 mkdir -p "$R"
 
 # start_link NAME: latchkeyctl link on $R/NAME in the background; sets LP.
-start_link() {
-    "$CTL" link "$R/$1" --json --site-url "$URL" --timeout 600 >"$WORK/$1.out" 2>"$WORK/$1.err" &
-    LP=$!
-    track "$LP"
-}
-link_shows_qr() { grep -q '"state":"qr"' "$WORK/$1.out"; }
+start_link() { link_bg "$R/$1" "$1" --site-url "$URL"; }
 
 # --- 1. stop --------------------------------------------------------------------
 start_link stop1

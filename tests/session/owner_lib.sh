@@ -23,11 +23,37 @@ renderers_of() {
     return 0
 }
 jqe() { jq -e "$@" >/dev/null; }
+# link_bg DIR NAME [ARGS...]: `latchkeyctl link --json` on DIR in the
+# background, its lines in $WORK/NAME.out and its messages in
+# $WORK/NAME.err; its pid in LP.
+link_bg() {
+    local dir=$1 name=$2
+    shift 2
+    "$CTL" link "$dir" --json --timeout 600 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    LP=$!
+    track "$LP"
+}
+link_shows_qr() { grep -q '"state":"qr"' "$WORK/$1.out"; }
+# Every Chromium process of profile DIR is in its current browser's group:
+# none is left over from an earlier browser.
+one_generation() {
+    local b p
+    b=$(browser_of "$1") || return 1
+    for p in $(profile_pids "$1"); do
+        [ "$(ps -o pgid= -p "$p" | tr -d ' ')" = "$b" ] || [ ! -e "/proc/$p" ] || return 1
+    done
+}
 no_chromium_on() { [ -z "$(profile_pids "$1")" ]; }
 
 # exit_is PID CODE: waits for PID (a job of this shell) and checks its status.
+# exit_is PID CODE [SECONDS]: waits (180 s at most) for PID, a job of this
+# shell, to end and checks its status (LAST_EXIT: the status, or "running").
 exit_is() {
-    local rc=0
+    local end=$((SECONDS + ${3:-180})) rc=0
+    while alive "$1"; do
+        [ $SECONDS -lt "$end" ] || { LAST_EXIT=running; return 1; }
+        sleep 0.2
+    done
     wait "$1" || rc=$?
     LAST_EXIT=$rc
     [ "$rc" = "$2" ]

@@ -207,35 +207,26 @@ int main(void)
             write_marker(file, bad[i]);
             CHECK(lk_owner_stopped(folder, NULL) == 0);
         }
-        text = marker_text("/elsewhere/session-1", "stop", "latchkeyctl", "42");
-        write_marker(file, text);
-        free(text);
-        CHECK(lk_owner_stopped(folder, NULL) == 0); /* another folder's (or a collision) */
-        text = marker_text(key, "rm -rf", "latchkeyctl", "42");
-        write_marker(file, text);
-        free(text);
-        CHECK(lk_owner_stopped(folder, NULL) == 0);
-        text = marker_text(key, "stop", "evil name\\u001b[2J", "42");
-        write_marker(file, text);
-        free(text);
-        CHECK(lk_owner_stopped(folder, NULL) == 0);
-        text = marker_text(key, "stop", "latchkeyctl", "-1");
-        write_marker(file, text);
-        free(text);
-        CHECK(lk_owner_stopped(folder, NULL) == 0);
-        text = marker_text(key, "stop", "latchkeyctl", "99999999999");
-        write_marker(file, text);
-        free(text);
-        CHECK(lk_owner_stopped(folder, NULL) == 0);
-        text = marker_text(key, "stop", "latchkeyctl", "\"42\"");
-        write_marker(file, text);
-        free(text);
-        CHECK(lk_owner_stopped(folder, NULL) == 0);
-        /* Duplicate keys: which one would count is not for the reader to guess. */
-        text = marker_text(key, "stop", "latchkeyctl", "42, \"pid\": 43");
-        write_marker(file, text);
-        free(text);
-        CHECK(lk_owner_stopped(folder, NULL) == 0);
+        {
+            /* Well-formed, but not a marker of this folder: field by field. */
+            static const char *const wrong[][4] = {
+                {"/elsewhere/session-1", "stop", "latchkeyctl", "42"}, /* another folder's */
+                {NULL, "rm -rf", "latchkeyctl", "42"},
+                {NULL, "stop", "evil name\\u001b[2J", "42"},
+                {NULL, "stop", "latchkeyctl", "-1"},
+                {NULL, "stop", "latchkeyctl", "99999999999"},
+                {NULL, "stop", "latchkeyctl", "\"42\""},
+                /* Duplicate keys: which would count is not for the reader to guess. */
+                {NULL, "stop", "latchkeyctl", "42, \"pid\": 43"},
+            };
+            for (i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+                text = marker_text(wrong[i][0] ? wrong[i][0] : key, wrong[i][1], wrong[i][2],
+                                   wrong[i][3]);
+                write_marker(file, text);
+                free(text);
+                CHECK(lk_owner_stopped(folder, NULL) == 0);
+            }
+        }
         /* Too long to be a marker, however it starts. */
         text = marker_text(key, "stop", "latchkeyctl", "42");
         memset(big, ' ', sizeof big - 1);
