@@ -467,6 +467,10 @@ int main(int argc, char **argv)
     case LK_INSTANCE_PRIMARY: break;
     }
     flags |= G_APPLICATION_NON_UNIQUE;
+    /* Even so GApplication connects to a session bus, which on Windows means
+     * starting gdbus.exe wherever GLib finds one (it would outlive us). The
+     * app has nothing on a bus there: tell GLib there is none. */
+    g_setenv("DBUS_SESSION_BUS_ADDRESS", "disabled:", TRUE);
 #endif
     memset(&p, 0, sizeof p);
     p.pub.gtk = gtk_application_new(APP_ID, flags);
