@@ -83,13 +83,18 @@ check "the uninstaller ended latchkey.exe" procs_are latchkey.exe 0 120
 check "the uninstaller ended latchkeyctl.exe" procs_are latchkeyctl.exe 0 60
 check "no program from the install folder runs" \
     bash -c '! "$1" "$2" procs </dev/null 2>/dev/null | grep -iqF "\\Programs\\Latchkey\\"' _ "$WINE" "$WINTOOL"
-check "the install folder is gone" wait_for 60 test ! -e "$INST"
+check "the install folder is gone" wait_for 120 test ! -e "$INST"
+if [ -e "$INST" ]; then
+    echo "# left in $INST: $(cd "$INST" && find . -maxdepth 2 | head -20 | paste -sd' ')"
+    echo "# processes: $(wt procs | cut -f2 | paste -sd' ')"
+fi
 check "the bot's browser was left alone" alive "$BOT"
 rmdir "$WINEPREFIX/drive_c/s2" 2>/dev/null
 # What the app itself wrote (its settings and sessions in %LOCALAPPDATA%\latchkey)
 # is the user's and stays; everything else is as before the install.
-tree | grep -v "^$(basename "$PROFILE_DIR")/Local/latchkey" >"$WORK/after.txt"
-grep -v "^$(basename "$PROFILE_DIR")/Local/latchkey" "$WORK/before.txt" >"$WORK/before-app.txt"
+# (Windows names are case-insensitive: Latchkey and latchkey are one folder.)
+tree | grep -iv "^$(basename "$PROFILE_DIR")/Local/latchkey" >"$WORK/after.txt"
+grep -iv "^$(basename "$PROFILE_DIR")/Local/latchkey" "$WORK/before.txt" >"$WORK/before-app.txt"
 check "the profile's files are as before the install, the app's own data aside" \
     diff "$WORK/before-app.txt" "$WORK/after.txt"
 echo "screenshots: $SHOTS"
