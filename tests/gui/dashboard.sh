@@ -176,8 +176,15 @@ ln -s "$(hostname)-$dead" "$ROOT/charlie/SingletonLock"
 NO_AT_BRIDGE=1 trayer --edge bottom --align right --widthtype request --height 32 --SetDockType false \
     --expand false --transparent false >"$WORK/trayer.log" 2>&1 &
 track "$!"
-check "the notification area (trayer) is up" wait_for 30 bash -c \
-    'xdotool search --onlyvisible --class "^trayer$" 2>/dev/null | grep -q .'
+# A loaded machine (two builds beside an ASan run) can take long to map it;
+# without it no later check could mean anything: stop here and say why.
+if ! wait_for 180 bash -c 'xdotool search --onlyvisible --class "^trayer$" 2>/dev/null | grep -q .'; then
+    bad "the notification area (trayer) did not come up within 180 s"
+    sed 's/^/# trayer: /' "$WORK/trayer.log"
+    finish
+    exit 1
+fi
+ok "the notification area (trayer) is up"
 
 SEED=$((RANDOM + 1))
 LATCHKEY_SITE_URL="$BASE?seed=$SEED&rotate_ms=8000&rotations=2&then=linked" \
