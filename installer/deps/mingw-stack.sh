@@ -605,7 +605,7 @@ ensure() {
     {
         echo "key $key"
         echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) core(s), $jobs job(s)"
-        echo "this run $((t1 - t0)) s"
+        echo "last run $((t1 - t0)) s (a resumed build counts only its part)"
     } >"$dir/complete.tmp"
     mv "$dir/complete.tmp" "$dir/complete"
     touch "$dir/last-used"
@@ -641,7 +641,7 @@ report() {
         total=$((total + secs))
     done
     printf 'sum of package times: %s s (%s min)\n' "$total" "$((total / 60))"
-    sed -n 's/^this run /whole build: /p; s/^built /built /p' "$dir/complete"
+    sed -n 's/^last run /wall clock of the build: /p; s/^built /built /p' "$dir/complete"
     printf 'prefix: %s, %s\n' "$prefix" "$(du -sh "$prefix" | cut -f1)"
 }
 

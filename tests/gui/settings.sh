@@ -176,20 +176,7 @@ jq -n --arg r "$NOTDIR" '{roots: [$r], autostart: false}' >"$JSON"
 cp "$JSON" "$WORK/settings.seed"
 unchanged() { cmp -s "$JSON" "$WORK/settings.seed"; }
 
-# The tray itself needs no accessibility bridge: left on, it would wait on
-# the AT-SPI bus at start-up, and a loaded machine can make that wait long.
-NO_AT_BRIDGE=1 trayer --edge bottom --align right --widthtype request --height 32 --SetDockType false \
-    --expand false --transparent false >"$WORK/trayer.log" 2>&1 &
-track "$!"
-# A loaded machine (two builds beside an ASan run) can take long to map it;
-# without it no later check could mean anything: stop here and say why.
-if ! wait_for 180 bash -c 'xdotool search --onlyvisible --class "^trayer$" 2>/dev/null | grep -q .'; then
-    bad "the notification area (trayer) did not come up within 180 s"
-    sed 's/^/# trayer: /' "$WORK/trayer.log"
-    finish
-    exit 1
-fi
-ok "the notification area (trayer) is up"
+start_trayer
 
 "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!

@@ -39,12 +39,8 @@ track "$!"
 dash=$(wt wait "=Latchkey" 90)
 check "the installed latchkey.exe opens its dashboard" test -n "$dash"
 if [ -n "$dash" ]; then
-    dash_says() {
-        f=$(shot installed-dashboard "$(rect_geometry "$dash")")
-        ocr "$f" >"$WORK/dash.txt"
-        grep -q "New session" "$WORK/dash.txt"
-    }
-    check "its text is drawn (OCR reads 'New session')" wait_for 60 dash_says
+    check "its text is drawn (OCR reads 'New session')" \
+        wait_for 60 says installed-dashboard "$dash" eng "New session"
 fi
 
 # --- the installed app: a QR code ----------------------------------------------------

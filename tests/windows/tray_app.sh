@@ -33,10 +33,9 @@ xdotool mousemove --sync "$IX" "$IY"
 tip=$(wt wait-class tooltips_class32 0 30)
 check "hovering the icon shows its tooltip" test -n "$tip"
 if [ -n "$tip" ]; then
-    f=$(shot tooltip "$(rect_geometry "$tip")")
-    ocr "$f" >"$WORK/tooltip.txt"
-    check "the tooltip names the app and the aggregate state ($(paste -sd' ' "$WORK/tooltip.txt"))" \
-        grep -q "Latchkey.*Nothing running" "$WORK/tooltip.txt"
+    check "the tooltip names the app and the aggregate state" \
+        says tooltip "$tip" eng "Latchkey.*Nothing running"
+    echo "tooltip OCR: $(read_back tooltip)"
 fi
 
 # --- 2. left click: the dashboard -------------------------------------------------
@@ -45,15 +44,10 @@ dash=$(wt wait "=Latchkey" 60)
 check "a left click on the icon opens the dashboard" test -n "$dash"
 if [ -n "$dash" ]; then
     # Drawn once it is mapped: read it until the text is there (or time is up).
-    dash_says() {
-        f=$(shot dashboard "$(rect_geometry "$dash")")
-        ocr "$f" >"$WORK/dash.txt"
-        grep -q "New session" "$WORK/dash.txt" && grep -q "Settings" "$WORK/dash.txt"
-    }
     check "the dashboard's text is drawn as text (OCR reads 'New session', 'Settings')" \
-        wait_for 60 dash_says
-    cp "$f" "$SHOTS/dashboard.png"
-    echo "dashboard OCR: $(paste -sd' ' "$WORK/dash.txt" | cut -c1-200)"
+        wait_for 60 says dashboard "$dash" eng "New session" Settings
+    cp "$(cat "$WORK/dashboard.shot")" "$SHOTS/dashboard.png"
+    echo "dashboard OCR: $(read_back dashboard)"
 fi
 
 # --- 3. right click: the menu, closing by itself -------------------------------------
@@ -64,15 +58,9 @@ if [ -n "$menu" ]; then
     # The pointer goes onto the menu, as the user's would: it stays open.
     read -r mx my mw mh <<<"$menu"
     xdotool mousemove --sync $((mx + mw / 2)) $((my + 4))
-    menu_says() {
-        local r
-        r=$(wt wait-class gdkWindowTemp 0 5) || return 1
-        f=$(shot menu "$(rect_geometry "$r")") || return 1
-        ocr "$f" >"$WORK/menu.txt"
-        grep -q "D.shboard" "$WORK/menu.txt" && grep -q Quit "$WORK/menu.txt"
-    }
+    menu_says() { says menu "$(wt wait-class gdkWindowTemp 0 5)" eng "D.shboard" Quit; }
     check "the menu is drawn, whole: it offers Dashboard and Quit" wait_for 60 menu_says
-    echo "menu OCR: $(paste -sd' ' "$WORK/menu.txt" | cut -c1-120)"
+    echo "menu OCR: $(read_back menu)"
 fi
 # The pointer leaves the menu for the empty desktop; nothing else is clicked.
 xdotool mousemove --sync 200 700

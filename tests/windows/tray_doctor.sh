@@ -38,18 +38,15 @@ dlg=$(wt wait "$T" 90)
 check "the lock doctor opens on session-1" test -n "$dlg"
 title_has() { wt windows | grep -F "$T" | grep -q -- "$1"; }
 check "its scan plans to end the holder (title: 1 to end)" wait_for 120 title_has "1 to end"
-f=$(shot plan "$(rect_geometry "$dlg")")
-ocr "$f" >"$WORK/plan.txt"
-check "the plan lists what is held ($(grep -m1 Cookies "$WORK/plan.txt"))" grep -q "Cookies" "$WORK/plan.txt"
+check "the plan lists what is held" says plan "$dlg" eng "Cookies"
+echo "plan OCR: $(read_back plan)"
 
 # The button row along the dialog's bottom (the text above names the button too).
 bottom_of() { local x y ww h; read -r x y ww h <<<"$1"; rect_geometry "$x $((y + h - 60)) $ww 60"; }
 check "Kill & clean up is clicked" click_text "$(bottom_of "$(wt wait "$T" 10)")" Kill
 check "the title reports the cleanup" wait_for 120 title_has "cleaned: 1 ended, folder removed"
-dlg=$(wt wait "$T" 10)
-f=$(shot result "$(rect_geometry "$dlg")")
-ocr "$f" >"$WORK/result.txt"
-echo "result OCR: $(paste -sd' ' "$WORK/result.txt" | cut -c1-300)"
+says result "$(wt wait "$T" 10)" eng
+echo "result OCR: $(read_back result)"
 check "the holder has ended" wait_for 30 sh -c "! '$WINE' '$WINTOOL' procs </dev/null 2>/dev/null | cut -f1 | grep -qx '$holder'"
 check "the folder is gone" test ! -e "$S"
 check "the decoy lives" running "$decoy"

@@ -66,10 +66,8 @@ check "still one latchkey.exe" procs_are latchkey.exe 1 30
 balloon=$(wt wait-class tooltips_class32 0 60)
 check "a balloon appears" test -n "$balloon"
 if [ -n "$balloon" ]; then
-    f=$(shot balloon "$(rect_geometry "$balloon")")
-    ocr "$f" >"$WORK/balloon.txt"
-    check "it says the session needs a scan ($(paste -sd' ' "$WORK/balloon.txt" | cut -c1-120))" \
-        grep -q "session-a needs a scan" "$WORK/balloon.txt"
+    check "it says the session needs a scan" says balloon "$balloon" eng "session-a needs a scan"
+    echo "balloon OCR: $(read_back balloon)"
 fi
 check "the tray icon shows 'waiting'" wait_for 60 icon_as waiting
 
@@ -78,8 +76,7 @@ check "the QR window 'session-a — Scan to link' opens" test -n "$win"
 check "the window belongs to the first latchkey.exe (pid $PID)" \
     sh -c "'$WINE' '$WINTOOL' windows </dev/null 2>/dev/null | grep -F 'session-a' | grep -q '^$PID	'"
 
-
-# --- 3. the codes ----------------------------------------------------------------------
+# --- 2. the codes ----------------------------------------------------------------------
 got=
 end=$((SECONDS + 90))
 while [ $SECONDS -lt $end ]; do
@@ -98,7 +95,7 @@ check "the window says linked once the page links" wait_for 120 sh -c \
     "'$WINE' '$WINTOOL' wait 'session-a — Linked' 1 </dev/null >/dev/null 2>&1"
 check "no QR code is on screen once linked" test -z "$(screen_qr linked)"
 
-# --- 4. quit ----------------------------------------------------------------------------
+# --- 3. quit ----------------------------------------------------------------------------
 w "$APP" --quit >"$WORK/quit.log" 2>&1
 check "latchkey.exe --quit is answered (exit 0)" test $? -eq 0
 check "no latchkey.exe is left" procs_are latchkey.exe 0 60

@@ -47,13 +47,9 @@ track "$!"
 dash=$(wt wait "=Latchkey" 90)
 check "the dashboard opens with an Indonesian locale" test -n "$dash"
 if [ -n "$dash" ]; then
-    dash_id() {
-        f=$(shot dashboard-id "$(rect_geometry "$dash")")
-        ocr "$f" ind >"$WORK/dash-id.txt"
-        grep -q "Sesi baru" "$WORK/dash-id.txt" && grep -q "Pengaturan" "$WORK/dash-id.txt"
-    }
-    check "it speaks Indonesian (OCR reads 'Sesi baru', 'Pengaturan')" wait_for 60 dash_id
-    echo "dashboard (id) OCR: $(paste -sd' ' "$WORK/dash-id.txt" | cut -c1-200)"
+    check "it speaks Indonesian (OCR reads 'Sesi baru', 'Pengaturan')" \
+        wait_for 60 says dashboard-id "$dash" ind "Sesi baru" Pengaturan
+    echo "dashboard (id) OCR: $(read_back dashboard-id)"
 fi
 w "$APP" --quit >/dev/null 2>&1
 check "it quits too" procs_are latchkey.exe 0 60

@@ -111,6 +111,21 @@ ocr() {
     tesseract "$WORK/ocr.png" - -l "${2:-eng}" --psm 6 2>/dev/null
 }
 
+# says NAME "X Y W H" LANG [TEXT...]: that part of the screen, kept as a
+# screenshot NAME, read with OCR in LANG (eng, ind), shows every TEXT (a grep
+# pattern). The text read is left in $WORK/NAME.txt, the screenshot's path
+# in $WORK/NAME.shot.
+says() {
+    local name=$1 rect=$2 lang=$3 f t
+    shift 3
+    f=$(shot "$name" "$(rect_geometry "$rect")") || return 1
+    echo "$f" >"$WORK/$name.shot"
+    ocr "$f" "$lang" >"$WORK/$name.txt"
+    for t in "$@"; do grep -q -- "$t" "$WORK/$name.txt" || return 1; done
+}
+# read_back NAME: what says NAME read, on one line.
+read_back() { paste -sd' ' "$WORK/$1.txt" 2>/dev/null | cut -c1-200; }
+
 # screen_qr NAME: the QR code on screen now (nothing when none); the
 # screenshot is kept.
 screen_qr() { zbarimg --quiet --raw "$(shot "$1")" 2>/dev/null | head -1; }
