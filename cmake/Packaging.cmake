@@ -156,8 +156,8 @@ endif()
 
 # ---- Windows: the DLLs the executables need ---------------------------------
 # The executables join the set latchkey_runtime in their install(TARGETS).
-# The cross-build links everything statically (only system DLLs remain);
-# MSYS2 builds need GTK's and the libraries' DLLs beside them.
+# latchkeyctl.exe links everything statically (only system DLLs remain); the
+# tray app needs GTK's DLLs beside it: from the cross-built prefix, or MSYS2's.
 if(WIN32)
   if(MINGW AND CMAKE_OBJDUMP)
     # Read PE imports with the toolchain's objdump: CMake would look for MSVC's
@@ -176,7 +176,9 @@ if(WIN32)
     list(APPEND LK_DLL_DIRS /usr/${LK_MINGW_TRIPLE}/bin /usr/${LK_MINGW_TRIPLE}/lib)
   endif()
   if(LK_DEPS_PREFIX)
-    list(APPEND LK_DLL_DIRS ${LK_DEPS_PREFIX}/bin)
+    # First: the prefix holds every DLL of the stack (zlib1.dll too, which the
+    # sysroot also has; one name must resolve to one file).
+    list(PREPEND LK_DLL_DIRS ${LK_DEPS_PREFIX}/bin)
   endif()
   # Windows' own DLLs (names are compared in lower case): never bundled.
   set(LK_SYSTEM_DLL_REGEXES
@@ -194,6 +196,44 @@ if(WIN32)
           PRE_EXCLUDE_REGEXES ${LK_SYSTEM_DLL_REGEXES}
           POST_EXCLUDE_REGEXES ${LK_SYSTEM_DLL_POST_REGEXES}
           DIRECTORIES ${LK_DLL_DIRS})
+
+  # The cross-build: GTK's data from the prefix it was built into, the icon
+  # themes from the build machine (installer/mingw_gtk.cmake).
+  if(CMAKE_CROSSCOMPILING AND LK_DEPS_PREFIX AND TARGET latchkey_tray)
+    find_program(LK_HOST_COMPILE_SCHEMAS glib-compile-schemas REQUIRED NO_CMAKE_FIND_ROOT_PATH)
+    find_program(LK_HOST_ICON_CACHE NAMES gtk-update-icon-cache-3.0 gtk-update-icon-cache
+                 NO_CMAKE_FIND_ROOT_PATH)
+    file(STRINGS ${PROJECT_SOURCE_DIR}/po/LINGUAS _lk_langs REGEX "^[^#]")
+    install(CODE "
+      set(LK_STACK [==[${LK_DEPS_PREFIX}]==])
+      set(LK_BINDIR [==[${CMAKE_INSTALL_BINDIR}]==])
+      set(LK_LANGUAGES [==[${_lk_langs}]==])
+      set(LK_ICON_THEMES /usr/share/icons)
+      set(LK_COMPILE_SCHEMAS [==[${LK_HOST_COMPILE_SCHEMAS}]==])
+      set(LK_ICON_CACHE [==[${LK_HOST_ICON_CACHE}]==])")
+    install(SCRIPT ${PROJECT_SOURCE_DIR}/installer/mingw_gtk.cmake)
+
+    # The app as installed, in the build folder: what the tests under wine
+    # run (tests/windows) and what the installer carries, from the same rules.
+    set(LK_WIN_STAGE ${PROJECT_BINARY_DIR}/stage)
+    set(_lk_stage_deps latchkey_tray latchkeyctl)
+    foreach(t translations latchkey_icons)
+      if(TARGET ${t})
+        list(APPEND _lk_stage_deps ${t})
+      endif()
+    endforeach()
+    add_custom_command(
+      OUTPUT ${PROJECT_BINARY_DIR}/stage.stamp
+      COMMAND ${CMAKE_COMMAND} -E rm -rf ${LK_WIN_STAGE}
+      COMMAND sh -c "\"$0\" --install \"$1\" --prefix \"$2\" --strip >\"$1/stage.log\""
+              ${CMAKE_COMMAND} ${PROJECT_BINARY_DIR} ${LK_WIN_STAGE}
+      COMMAND ${CMAKE_COMMAND} -E touch ${PROJECT_BINARY_DIR}/stage.stamp
+      DEPENDS ${_lk_stage_deps} $<TARGET_FILE:latchkey_tray> $<TARGET_FILE:latchkeyctl>
+              ${PROJECT_SOURCE_DIR}/installer/mingw_gtk.cmake
+      COMMENT "Staging the Windows app in ${LK_WIN_STAGE}"
+      VERBATIM)
+    add_custom_target(latchkey_stage ALL DEPENDS ${PROJECT_BINARY_DIR}/stage.stamp)
+  endif()
 
   # MSYS2: what GTK needs at run time besides its DLLs, so the installed app
   # runs on a machine without MSYS2.

@@ -9,7 +9,7 @@
 #   LK_LANGUAGES               the app's translations (GTK's own .mo files for them)
 #
 # The layout is the one GTK expects next to its DLLs:
-#   bin/                        DLLs, gdbus.exe, gspawn-win64-helper*.exe
+#   bin/                        DLLs, gspawn-win64-helper*.exe
 #   lib/gdk-pixbuf-2.0/2.10.0/  loaders and loaders.cache (paths relative to the prefix)
 #   share/icons/Adwaita, share/icons/hicolor (+ index.theme, icon caches)
 #   share/glib-2.0/schemas/     GTK's GSettings schemas, compiled
@@ -27,10 +27,11 @@ function(lk_require path what)
   endif()
 endfunction()
 
-# 1. Programs GLib starts by itself: gdbus.exe runs the session bus that makes
-#    the app single-instance (GApplication), the helpers run g_spawn children.
+# 1. Programs GLib starts by itself: the helpers run g_spawn children. (The
+#    app's single instance is a named pipe of its own on Windows, so GLib's
+#    gdbus.exe session bus is not needed.)
 set(programs "")
-foreach(p gdbus.exe gspawn-win64-helper.exe gspawn-win64-helper-console.exe)
+foreach(p gspawn-win64-helper.exe gspawn-win64-helper-console.exe)
   lk_require("${src}/bin/${p}" "${p}")
   file(INSTALL "${src}/bin/${p}" DESTINATION "${dest}/${LK_BINDIR}")
   list(APPEND programs "${dest}/${LK_BINDIR}/${p}")

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define PROP L"latchkey-balloon"
+#define MAX_PROBED_ID 64
 
 struct lk_balloon {
     HWND hwnd;
@@ -46,6 +47,31 @@ static LRESULT CALLBACK listen_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp)
     return CallWindowProcW(b->prev, hwnd, msg, wp, lp);
 }
 
+/* The shell knows the icon: changing nothing of it (no flags) succeeds. */
+static BOOL icon_exists(HWND hwnd, UINT id)
+{
+    NOTIFYICONDATAW nid;
+    memset(&nid, 0, sizeof nid);
+    nid.cbSize = sizeof nid;
+    nid.hWnd = hwnd;
+    nid.uID = id;
+    return Shell_NotifyIconW(NIM_MODIFY, &nid);
+}
+
+/* GTK 3.24 numbers a process's status icons from 0 in the order it makes
+ * them (older versions used the GtkStatusIcon's address): the hint first,
+ * then the small numbers. With no notification area none exists: the hint. */
+static UINT find_icon_id(HWND hwnd, UINT hint)
+{
+    UINT id;
+    if (icon_exists(hwnd, hint))
+        return hint;
+    for (id = 0; id < MAX_PROBED_ID; id++)
+        if (id != hint && icon_exists(hwnd, id))
+            return id;
+    return hint;
+}
+
 lk_balloon *lk_balloon_attach(const wchar_t *cls, UINT id, UINT msg, lk_balloon_click_fn on_click,
                               void *user)
 {
@@ -60,7 +86,7 @@ lk_balloon *lk_balloon_attach(const wchar_t *cls, UINT id, UINT msg, lk_balloon_
     if (!b)
         return NULL;
     b->hwnd = f.found;
-    b->id = id;
+    b->id = find_icon_id(f.found, id);
     b->msg = msg;
     b->on_click = on_click;
     b->user = user;

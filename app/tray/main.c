@@ -1,7 +1,8 @@
 /* main.c - latchkey, the tray app: one instance per user session.
  *
  * A second `latchkey ...` hands its command line to the running instance
- * over D-Bus (GApplication) and exits with the status the running one gives;
+ * over D-Bus (GApplication; a named pipe on Windows, instance_win32.h) and
+ * exits with the status the running one gives;
  * paths are resolved against the caller's current folder. The command line
  * is checked here first, so bad input is reported on the caller's stderr
  * with exit status 2 whether an instance runs or not.
@@ -25,6 +26,10 @@
 
 #ifdef G_OS_UNIX
 #include <glib-unix.h>
+#endif
+#ifdef G_OS_WIN32
+#include "instance_win32.h"
+#include "ui_font_win32.h"
 #endif
 
 #define APP_ID "app.latchkey.Latchkey"
@@ -267,6 +272,9 @@ static void on_startup(GApplication *gapp, gpointer user)
     g_action_map_add_action_entries(G_ACTION_MAP(gapp), actions, G_N_ELEMENTS(actions), p);
     g_set_application_name("Latchkey");
     gtk_window_set_default_icon_name("latchkey");
+#ifdef G_OS_WIN32
+    lk_ui_font_check();
+#endif
 #ifdef G_OS_UNIX
     p->sig_int = g_unix_signal_add(SIGINT, on_signal, p);
     p->sig_term = g_unix_signal_add(SIGTERM, on_signal, p);
@@ -397,7 +405,9 @@ int main(int argc, char **argv)
     int rc;
     guint i;
     char **args = argv;
+    GApplicationFlags flags = G_APPLICATION_HANDLES_COMMAND_LINE;
 #ifdef G_OS_WIN32
+    lk_instance *instance = NULL;
     /* GApplication reads the UTF-16 command line itself; check the same one. */
     args = g_win32_get_command_line();
     argc = (int)g_strv_length(args);
@@ -444,14 +454,38 @@ int main(int argc, char **argv)
      * tray app's 88 MB. Off unless the user asks for something else. */
     g_setenv("GDK_GL", "disable", FALSE);
 
+#ifdef G_OS_WIN32
+    /* One instance per user session through a named pipe (instance_win32.h),
+     * not through GApplication's D-Bus, which Windows lacks. */
+    switch (lk_instance_claim(argc, args, &instance, &rc, &err)) {
+    case LK_INSTANCE_FORWARDED: goto done;
+    case LK_INSTANCE_FAILED:
+        fprintf(stderr, "latchkey: %s\n", err);
+        g_free(err);
+        rc = 1;
+        goto done;
+    case LK_INSTANCE_PRIMARY: break;
+    }
+    flags |= G_APPLICATION_NON_UNIQUE;
+    /* Even so GApplication connects to a session bus, which on Windows means
+     * starting gdbus.exe wherever GLib finds one (it would outlive us). The
+     * app has nothing on a bus there: tell GLib there is none. */
+    g_setenv("DBUS_SESSION_BUS_ADDRESS", "disabled:", TRUE);
+#endif
     memset(&p, 0, sizeof p);
-    p.pub.gtk = gtk_application_new(APP_ID, G_APPLICATION_HANDLES_COMMAND_LINE);
+    p.pub.gtk = gtk_application_new(APP_ID, flags);
     the_app = &p.pub;
     g_signal_connect(p.pub.gtk, "startup", G_CALLBACK(on_startup), &p);
     g_signal_connect(p.pub.gtk, "command-line", G_CALLBACK(on_command_line), &p);
     g_signal_connect(p.pub.gtk, "activate", G_CALLBACK(on_activate), &p);
     g_signal_connect(p.pub.gtk, "shutdown", G_CALLBACK(on_shutdown), &p);
+#ifdef G_OS_WIN32
+    lk_instance_serve(instance, G_APPLICATION(p.pub.gtk));
+#endif
     rc = g_application_run(G_APPLICATION(p.pub.gtk), argc, args);
+#ifdef G_OS_WIN32
+    lk_instance_free(instance);
+#endif
     g_object_unref(p.pub.gtk);
     the_app = NULL;
 done:

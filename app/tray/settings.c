@@ -17,6 +17,7 @@
 #include "latchkey/sys.h"
 
 #ifdef G_OS_WIN32
+#include <gio/gio.h> /* G_IO_ERROR, for the Run key's errors */
 #include <windows.h>
 #endif
 

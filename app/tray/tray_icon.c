@@ -19,19 +19,14 @@
 
 #define ICON_PREFIX "/org/latchkey/icons/"
 #define TOOLTIP_MAX_NAMES 8
-/* GTK's Win32 tray menus stay open when the user clicks elsewhere: close one
- * the pointer has not been over for this long. */
-#define MENU_IDLE_CLOSE_MS 4000
-#define MENU_IDLE_TICK_MS 250
 #ifdef G_OS_WIN32
-#define MENU_IDLE_CLOSE 1
 #include "balloon_win32.h"
+#include "tray_menu_win32.h"
 /* GtkStatusIcon's icon, as gtkstatusicon.c adds it: its window's class, the
- * callback message, and the id (the GtkStatusIcon's address, cut to UINT). */
+ * callback message, and the id older GTK gave it (the GtkStatusIcon's
+ * address, cut to UINT; balloon_win32.c asks the shell for 3.24's). */
 #define GTK_TRAY_CLASS L"gtkstatusicon-observer"
 #define GTK_TRAY_MSG (WM_USER + 1)
-#else
-#define MENU_IDLE_CLOSE 0
 #endif
 
 typedef struct sess_item {
@@ -49,8 +44,6 @@ struct lk_tray_icon {
     GtkStatusIcon *status;
     const char *icon; /* the state icon shown */
     char *tooltip;
-    guint idle_src;
-    gint64 last_inside_us;
 #ifdef G_OS_WIN32
     lk_balloon *balloon;
     char *balloon_action; /* what a click on the balloon does: an app action */
@@ -329,56 +322,6 @@ static void menu_build(lk_tray_icon *t)
     add_item(t->menu, _("_Quit"), NULL, G_CALLBACK(on_quit), t);
 }
 
-/* Windows: pop the menu down once the pointer has stayed off it. */
-static gboolean pointer_over(GtkWidget *menu, GdkDevice *pointer)
-{
-    GtkWidget *top = gtk_widget_get_toplevel(menu);
-    GdkWindow *win = top ? gtk_widget_get_window(top) : NULL;
-    int x, y;
-    if (!win || !gtk_widget_get_mapped(menu))
-        return FALSE;
-    gdk_window_get_device_position(win, pointer, &x, &y, NULL);
-    if (x >= 0 && y >= 0 && x < gdk_window_get_width(win) && y < gdk_window_get_height(win))
-        return TRUE;
-    GList *kids = gtk_container_get_children(GTK_CONTAINER(menu)), *l;
-    gboolean over = FALSE;
-    for (l = kids; l && !over; l = l->next) {
-        GtkWidget *sub = GTK_IS_MENU_ITEM(l->data) ? gtk_menu_item_get_submenu(l->data) : NULL;
-        over = sub && pointer_over(sub, pointer);
-    }
-    g_list_free(kids);
-    return over;
-}
-
-static gboolean menu_idle_tick(gpointer p)
-{
-    lk_tray_icon *t = p;
-    GdkSeat *seat = gdk_display_get_default_seat(gtk_widget_get_display(t->menu));
-    GdkDevice *pointer = seat ? gdk_seat_get_pointer(seat) : NULL;
-    gint64 now = g_get_monotonic_time();
-    if (pointer && pointer_over(t->menu, pointer))
-        t->last_inside_us = now;
-    if (now - t->last_inside_us < (gint64)MENU_IDLE_CLOSE_MS * 1000)
-        return G_SOURCE_CONTINUE;
-    t->idle_src = 0;
-    gtk_menu_shell_deactivate(GTK_MENU_SHELL(t->menu));
-    return G_SOURCE_REMOVE;
-}
-
-static void menu_idle_stop(GtkWidget *menu, lk_tray_icon *t)
-{
-    if (t->idle_src) {
-        g_source_remove(t->idle_src);
-        t->idle_src = 0;
-    }
-}
-
-static void menu_idle_arm(lk_tray_icon *t)
-{
-    menu_idle_stop(t->menu, t);
-    t->last_inside_us = g_get_monotonic_time();
-    t->idle_src = g_timeout_add(MENU_IDLE_TICK_MS, menu_idle_tick, t);
-}
 
 /* ---- the icon, the tooltip and the summary ------------------------------------ */
 
@@ -485,10 +428,12 @@ static void on_status_activate(GtkStatusIcon *icon, lk_tray_icon *t)
 
 static void on_status_popup(GtkStatusIcon *icon, guint button, guint activate_time, lk_tray_icon *t)
 {
+#ifdef G_OS_WIN32
+    lk_tray_menu_popup_win32(GTK_MENU(t->menu), icon);
+#else
     gtk_menu_popup(GTK_MENU(t->menu), NULL, NULL, gtk_status_icon_position_menu, icon, button,
                    activate_time);
-    if (MENU_IDLE_CLOSE)
-        menu_idle_arm(t);
+#endif
 }
 
 static void status_show(lk_tray_icon *t, gboolean show)
@@ -620,7 +565,6 @@ lk_tray_icon *lk_tray_icon_new(lk_app *app)
     t->icon = lk_health_icon(LK_HEALTH_IDLE);
     t->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, sess_item_free);
     menu_build(t);
-    g_signal_connect(t->menu, "hide", G_CALLBACK(menu_idle_stop), t);
     menu_rebuild_sessions(t);
     refresh(t);
     t->watch = lk_model_watch(app->model, on_model, t);
@@ -642,7 +586,6 @@ void lk_tray_icon_free(lk_tray_icon *t)
         return;
     if (t->watch)
         lk_model_unwatch(t->app->model, t->watch);
-    menu_idle_stop(t->menu, t);
 #ifdef G_OS_WIN32
     lk_balloon_detach(t->balloon);
     g_free(t->balloon_action);

@@ -14,7 +14,18 @@ run_pkgs=(build-essential cmake pkg-config libjansson-dev libcurl4-openssl-dev
           gettext librsvg2-bin)
 test_pkgs=(gcc-mingw-w64-x86-64 wine wine64 dpkg-dev nsis xvfb dbus xdotool zbar-tools imagemagick
            jq lsof psmisc clang desktop-file-utils python3-gi gir1.2-atspi-2.0 at-spi2-core
-           xclip trayer x11-utils nodejs e2fsprogs util-linux passwd)
+           xclip trayer x11-utils nodejs e2fsprogs util-linux passwd
+           # The Windows cross-build of GTK 3 (installer/deps/mingw-stack.sh): C++ for
+           # harfbuzz and pango, meson, Debian's mingw zlib, GLib's build tools (the
+           # same version as the cross-built GLib), patch for Debian's patches.
+           g++-mingw-w64-x86-64-win32 meson ninja-build libz-mingw-w64-dev libglib2.0-dev-bin
+           patch xz-utils bzip2
+           # What the Windows app carries from the build machine: icon themes, and
+           # the icon cache tool.
+           adwaita-icon-theme hicolor-icon-theme gtk-update-icon-cache
+           # The tray app under wine: wine's own fonts (Tahoma...), and OCR to read
+           # what the screen shows (English and Indonesian).
+           fonts-wine tesseract-ocr tesseract-ocr-eng tesseract-ocr-ind)
 
 case "$mode" in
 run) pkgs=("${run_pkgs[@]}") ;;

@@ -171,13 +171,7 @@ wait "$dead"
 ln -s "$(hostname)-$dead" "$ROOT/charlie/SingletonLock"
 
 # A notification area for the icon to dock in.
-# The tray itself needs no accessibility bridge: left on, it would wait on
-# the AT-SPI bus at start-up, and a loaded machine can make that wait long.
-NO_AT_BRIDGE=1 trayer --edge bottom --align right --widthtype request --height 32 --SetDockType false \
-    --expand false --transparent false >"$WORK/trayer.log" 2>&1 &
-track "$!"
-check "the notification area (trayer) is up" wait_for 30 bash -c \
-    'xdotool search --onlyvisible --class "^trayer$" 2>/dev/null | grep -q .'
+start_trayer
 
 SEED=$((RANDOM + 1))
 LATCHKEY_SITE_URL="$BASE?seed=$SEED&rotate_ms=8000&rotations=2&then=linked" \

@@ -113,3 +113,26 @@ use_atspi() {
     finish
     exit 1
 }
+
+# start_trayer: a notification area (trayer) for the tray icon to dock in.
+# trayer needs no accessibility bridge: left on, it would wait on the AT-SPI
+# bus at start-up, long on a loaded machine (two builds beside an ASan run),
+# which also makes mapping it slow. Without it no later check could mean
+# anything: then the test stops here and says why.
+start_trayer() {
+    local end=$((SECONDS + 180))
+    NO_AT_BRIDGE=1 trayer --edge bottom --align right --widthtype request --height 32 \
+        --SetDockType false --expand false --transparent false >"$WORK/trayer.log" 2>&1 &
+    track "$!"
+    while [ $SECONDS -lt $end ]; do
+        if xdotool search --onlyvisible --class "^trayer$" 2>/dev/null | grep -q .; then
+            ok "the notification area (trayer) is up"
+            return 0
+        fi
+        sleep 0.2
+    done
+    bad "the notification area (trayer) did not come up within 180 s"
+    sed 's/^/# trayer: /' "$WORK/trayer.log"
+    finish
+    exit 1
+}

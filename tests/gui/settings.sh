@@ -158,6 +158,12 @@ exec_ok() {
 # --- set-up ---------------------------------------------------------------------
 BOTS=$WORK/bot/.wwebjs_auth
 make_profile "$BOTS/session-bot1"
+# A second subfolder with another first letter: the chooser's location entry
+# completes inline the part common to every subfolder, and with session-bot1
+# alone it would complete "$BOTS/" to "$BOTS/session-bot1/" whenever the
+# folder's listing arrives, which Return would then pick (not a profile: it
+# is never listed as a session).
+mkdir -p "$BOTS/archive"
 NOTDIR=$WORK/notes.txt
 echo "not a folder" >"$NOTDIR"
 NOEXEC=$WORK/chrome-copy
@@ -170,14 +176,7 @@ jq -n --arg r "$NOTDIR" '{roots: [$r], autostart: false}' >"$JSON"
 cp "$JSON" "$WORK/settings.seed"
 unchanged() { cmp -s "$JSON" "$WORK/settings.seed"; }
 
-# The tray itself needs no accessibility bridge: left on, it would wait on
-# the AT-SPI bus at start-up, and a loaded machine can make that wait long.
-NO_AT_BRIDGE=1 trayer --edge bottom --align right --widthtype request --height 32 --SetDockType false \
-    --expand false --transparent false >"$WORK/trayer.log" 2>&1 &
-track "$!"
-check "the notification area (trayer) is up" wait_for 30 bash -c \
-    'xdotool search --onlyvisible --class "^trayer$" 2>/dev/null | grep -q .'
-[ "$failed" -eq 0 ] || sed 's/^/# trayer: /' "$WORK/trayer.log"
+start_trayer
 
 "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!

@@ -7,9 +7,10 @@
 # the file tree is the one from before the install.
 #
 #   nsis.sh --cpack CPACK --config CPackConfig.cmake --wine WINE --version X.Y.Z [--tray]
+#           [--keep FILE]   (a copy of the installer goes to FILE, for installer.nsis_app)
 . "$(dirname "$0")/../integration/lib.sh"
 
-CPACK='' CONFIG='' WINE='' VERSION='' TRAY=0
+CPACK='' CONFIG='' WINE='' VERSION='' TRAY=0 KEEP=
 while [ $# -gt 0 ]; do
     case "$1" in
     --cpack) CPACK=$2; shift 2 ;;
@@ -17,6 +18,7 @@ while [ $# -gt 0 ]; do
     --wine) WINE=$2; shift 2 ;;
     --version) VERSION=$2; shift 2 ;;
     --tray) TRAY=1; shift ;;
+    --keep) KEEP=$2; shift 2 ;;
     *) echo "nsis.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -37,6 +39,9 @@ check "cpack -G NSIS builds the installer" test $? -eq 0
 SETUP=$(ls "$WORK"/pkg/*.exe 2>/dev/null | head -1)
 [ -n "$SETUP" ] || { cat "$WORK/cpack.log"; bad "no installer in $WORK/pkg"; finish; exit 1; }
 echo "installer: $(basename "$SETUP"), $(stat -c %s "$SETUP") bytes"
+if [ -n "$KEEP" ]; then
+    mkdir -p "$(dirname "$KEEP")" && cp "$SETUP" "$KEEP"
+fi
 
 w wineboot -i > "$WORK/wineboot.log" 2>&1
 "$WINESERVER" -w

@@ -8,7 +8,7 @@
 #include "balloon_win32.h"
 
 #define GTK_TRAY_MSG (WM_USER + 1)
-#define ICON_ID 0x1234u
+#define ICON_ID 3u /* GTK 3.24: the fourth status icon of the process */
 
 static int g_gtk_saw; /* callback messages that reached the "GTK" procedure */
 static int g_clicked; /* balloon clicks our listener reported */
@@ -83,6 +83,15 @@ int main(int argc, char **argv)
     if (need_tray)
         CHECK(added, "the desktop's notification area takes the icon");
 
+    if (added) {
+        /* GTK 3.24 numbers its icons: a wrong id is corrected by the shell. */
+        lk_balloon *probe =
+            lk_balloon_attach(L"gtkstatusicon-observer", 0x9999u, GTK_TRAY_MSG, on_click, NULL);
+        SendMessageW(hwnd, GTK_TRAY_MSG, ICON_ID, NIN_BALLOONUSERCLICK);
+        CHECK(probe && g_clicked == 1, "attach finds the icon's id when it was told another");
+        lk_balloon_detach(probe);
+        g_clicked = 0;
+    }
     b = lk_balloon_attach(L"gtkstatusicon-observer", ICON_ID, GTK_TRAY_MSG, on_click, &user_tag);
     CHECK(b != NULL, "attach finds this thread's observer window");
     CHECK(GetWindowLongPtrW(hwnd, GWLP_WNDPROC) != gtk_wndproc, "and listens on it");
