@@ -61,14 +61,35 @@ static void spare(lk_cleanup *c, const lk_holder *hd, const char *why)
     s->why = lk_strdup(why);
 }
 
-static int approved(const lk_cleanup_opts *o, const lk_holder *hd)
+static int approved_one(const lk_cleanup_opts *o, const lk_holder *hd)
 {
     size_t i;
-    if (!o || !o->approved)
-        return 1;
     for (i = 0; i < o->napproved; i++)
         if (o->approved[i].pid == hd->proc.pid && o->approved[i].start_id == hd->proc.start_id)
             return 1;
+    return 0;
+}
+
+/* In the plan the user saw, or a helper (renderer, GPU, utility) that a
+ * browser in it started since: it follows that browser, which the user
+ * approved. Found by walking parents within this plan's Chromium processes
+ * of the profile, up to an approved browser (pid and start stamp). */
+static int approved(const lk_cleanup_opts *o, const lk_holders *plan, const lk_holder *hd)
+{
+    size_t steps, i;
+    if (!o || !o->approved)
+        return 1;
+    if (approved_one(o, hd))
+        return 1;
+    for (steps = 0; hd && hd->kind == LK_KIND_CHROMIUM_CHILD && steps < plan->nholders; steps++) {
+        const lk_holder *up = NULL;
+        for (i = 0; i < plan->nholders; i++)
+            if (plan->holders[i].proc.pid == hd->proc.ppid && hd->proc.ppid > 1)
+                up = &plan->holders[i];
+        if (up && up->kind == LK_KIND_CHROMIUM_BROWSER)
+            return approved_one(o, up);
+        hd = up;
+    }
     return 0;
 }
 
@@ -94,7 +115,7 @@ void lk__end_plan(lk_cleanup *c, const lk_holders *plan, lk__which_fn which, voi
             spare(c, hd, hd->why_not);
             continue;
         }
-        if (!approved(o, hd)) {
+        if (!approved(o, plan, hd)) {
             lk__add_left(c,
                          "process %s (pid %ld) began holding the folder after the plan was "
                          "shown; it was not ended",

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -171,8 +172,7 @@ static void test_trash_keeps_older_sessions(void)
     mkdir(at("s3/session-e"), 0755);
     symlink(at("outside"), at("s3/.latchkey-trash"));
     CHECK(lk_sys_tree_open(at("s3/session-e"), &t, &err) == LK_OK);
-    CHECK(lk_sys_tree_move_aside(t, ".latchkey-trash", "session-e-1", &moved, &err) ==
-          LK_EREFUSED);
+    CHECK(lk_sys_tree_move_aside(t, ".latchkey-trash", "session-e-1", &moved, &err) == LK_EREFUSED);
     CHECK(exists(at("s3/session-e")) && !exists(at("outside/session-e-1")));
     lk_sys_tree_close(t);
     free(moved);
@@ -238,6 +238,145 @@ static void test_approved_plan(void)
     lk_cleanup_free(done);
 }
 
+/* ---- a stand-in Chromium: an executable named chrome ----------------------
+ * chrome --fake-chrome FILE READY --user-data-dir=DIR [--type=renderer]
+ * holds FILE open and creates READY. The browser (no --type) starts a
+ * renderer of its own on SIGUSR1 (holding DIR/renderer, ready at
+ * READY.renderer) and ends it, then itself, on SIGTERM. */
+static char self_exe[512];
+
+static int fake_chrome(char **argv)
+{
+    const char *file = argv[2], *ready = argv[3], *uda = argv[4];
+    int renderer = argv[5] != NULL, fd, sig;
+    pid_t child = 0;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    fd = open(file, O_RDONLY);
+    if (fd < 0)
+        return 1;
+    write_file(ready, "r");
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            return 1;
+        if (sig == SIGTERM)
+            break;
+        if (!renderer && child == 0) {
+            char rfile[600], rready[600];
+            snprintf(rfile, sizeof rfile, "%s/renderer", uda + strlen("--user-data-dir="));
+            snprintf(rready, sizeof rready, "%s.renderer", ready);
+            write_file(rfile, "r");
+            child = fork();
+            if (child == 0) {
+                sigprocmask(SIG_UNBLOCK, &set, NULL);
+                execl("/proc/self/exe", "chrome", "--fake-chrome", rfile, rready, uda,
+                      "--type=renderer", (char *)NULL);
+                _exit(127);
+            }
+        }
+    }
+    if (child > 0) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
+    return 0;
+}
+
+/* Starts the stand-in as DIR's browser (or a renderer of it); its pid once
+ * it holds FILE. */
+static pid_t start_chrome(const char *dir, const char *file, const char *ready, int renderer)
+{
+    char uda[600];
+    pid_t pid;
+    int i;
+    snprintf(uda, sizeof uda, "--user-data-dir=%s", dir);
+    pid = fork();
+    if (pid == 0) {
+        execl(self_exe, "chrome", "--fake-chrome", file, ready, uda,
+              renderer ? "--type=renderer" : (char *)NULL, (char *)NULL);
+        _exit(127);
+    }
+    for (i = 0; i < 3000 && !exists(ready); i++)
+        usleep(10000);
+    return exists(ready) ? pid : -1;
+}
+
+static int waits_for(const char *file)
+{
+    int i;
+    for (i = 0; i < 3000 && !exists(file); i++)
+        usleep(10000);
+    return exists(file);
+}
+
+/* A renderer that the approved browser starts after the plan was shown is
+ * part of what the person approved (it follows its browser); a renderer of
+ * the same profile that no approved browser started is not. */
+static void test_approved_browser_children(void)
+{
+    lk_cleanup_opts o;
+    lk_cleanup *plan = NULL, *done = NULL;
+    lk_approved ok[8];
+    lk_error err;
+    pid_t browser, stray;
+    size_t i, n = 0;
+    int stray_left = 0, other_left = 0;
+    mkdir(at("s6"), 0755);
+    mkdir(at("s6/session-kids"), 0755);
+    mkdir(at("s6/session-kids/Default"), 0755);
+    write_file(at("s6/session-kids/Default/Cookies"), "c");
+    write_file(at("s6/session-kids/stray"), "s");
+    browser = start_chrome(at("s6/session-kids"), at("s6/session-kids/Default/Cookies"),
+                           at("s6/browser.ready"), 0);
+    CHECK(browser > 0);
+    memset(&o, 0, sizeof o);
+    o.flags = LK_CLEAN_DRY_RUN;
+    CHECK(lk_doctor_cleanup(at("s6/session-kids"), &o, &plan, &err) == LK_OK);
+    for (i = 0; plan && plan->before && i < plan->before->nholders && n < 8; i++) {
+        ok[n].pid = plan->before->holders[i].proc.pid;
+        ok[n++].start_id = plan->before->holders[i].proc.start_id;
+        CHECK(plan->before->holders[i].kind == LK_KIND_CHROMIUM_BROWSER);
+    }
+    CHECK(n == 1 && ok[0].pid == browser);
+    /* After the plan: the browser starts a renderer, and a renderer of the
+     * same profile appears that this browser did not start. */
+    kill(browser, SIGUSR1);
+    CHECK(waits_for(at("s6/browser.ready.renderer")));
+    stray =
+        start_chrome(at("s6/session-kids"), at("s6/session-kids/stray"), at("s6/stray.ready"), 1);
+    CHECK(stray > 0);
+    o.flags = 0;
+    o.approved = ok;
+    o.napproved = n;
+    o.timeout_ms = 8000;
+    CHECK(lk_doctor_cleanup(at("s6/session-kids"), &o, &done, &err) == LK_OK);
+    CHECK(dead(browser));
+    CHECK(!dead(stray)); /* reported, not ended */
+    for (i = 0; done && i < done->nleft; i++) {
+        if (strstr(done->left[i], "after the plan was shown")) {
+            char pid[32];
+            snprintf(pid, sizeof pid, "(pid %ld)", (long)stray);
+            if (strstr(done->left[i], pid))
+                stray_left = 1;
+            else
+                other_left = 1;
+        }
+    }
+    CHECK(stray_left);  /* the stray renderer is reported */
+    CHECK(!other_left); /* the browser's own renderer was not: it ended with it */
+    for (i = 0; done && i < done->nkilled; i++)
+        CHECK(done->killed[i].pid != stray);
+    CHECK(done && done->nkilled == 2); /* the browser and its renderer */
+    kill(stray, SIGKILL);
+    waitpid(stray, NULL, 0);
+    waitpid(browser, NULL, 0);
+    lk_cleanup_free(plan);
+    lk_cleanup_free(done);
+}
+
 static void test_paths_as_typed(void)
 {
     char *abs = NULL, cwd[512];
@@ -265,10 +404,13 @@ static void test_paths_as_typed(void)
         CHECK(!"cannot chdir back");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char tmpl[] = "/tmp/lk-tree.XXXXXX";
-    char cmd[600];
+    char cmd[1200];
+    ssize_t len;
+    if (argc >= 5 && strcmp(argv[1], "--fake-chrome") == 0)
+        return fake_chrome(argv);
     if (!mkdtemp(tmpl))
         return 1;
     snprintf(base, sizeof base, "%s", tmpl);
@@ -277,6 +419,17 @@ int main(void)
     test_trash_keeps_older_sessions();
     test_os_guard_rails();
     test_approved_plan();
+    /* The stand-in browser is a copy of this program named chrome. */
+    mkdir(at("bin"), 0755);
+    snprintf(self_exe, sizeof self_exe, "%s", at("bin/chrome"));
+    len = readlink("/proc/self/exe", cmd, sizeof cmd - 1);
+    cmd[len > 0 ? len : 0] = '\0';
+    {
+        char cp[1800];
+        snprintf(cp, sizeof cp, "cp '%s' '%s'", cmd, self_exe);
+        CHECK(len > 0 && system(cp) == 0);
+    }
+    test_approved_browser_children();
     test_paths_as_typed();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0)
