@@ -10,19 +10,16 @@
  * bot, and one we started only to show this code keeps running (listed in
  * the tray as waiting for a scan) so the user can come back to it, or stop
  * it from the tray, without the window guessing what they wanted. */
-#include <qrencode.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "i18n.h"
 #include "model.h"
+#include "qr_image.h"
 
 #include "latchkey/path.h"
 
-#define QUIET 4            /* modules of white around the code (the standard's minimum) */
-#define MIN_MODULE_PX 6    /* the smallest module at the default size */
-#define TYPICAL_MODULES 65 /* a WhatsApp payload (version 10, 57 modules) and the quiet zone */
 #define LINKED_CLOSE_MS 3000
 #define TICK_MS 250
 /* How long a code lives until the window has timed a rotation itself:
@@ -49,11 +46,7 @@ typedef struct qr_win {
     lk_state state;
     char *start_error; /* lk_model_start failed: shown until the next try */
 
-    /* what is on screen: at most one of code / png */
-    char *payload;
-    QRcode *code;
-    GdkPixbuf *png;
-    GBytes *png_bytes;
+    lk_qr_image img; /* what is on screen */
     int64_t qr_at_ms;
     int qr_rotation; /* core's rotation count of the code on screen */
     /* core's count of the first code of this run of codes: 0 for the page's
@@ -106,10 +99,7 @@ static void set_text(GtkWidget *label, const char *text)
 
 static void clear_qr(qr_win *q)
 {
-    g_clear_pointer(&q->payload, g_free);
-    g_clear_pointer(&q->code, QRcode_free);
-    g_clear_object(&q->png);
-    g_clear_pointer(&q->png_bytes, g_bytes_unref);
+    lk_qr_image_clear(&q->img);
     q->qr_at_ms = 0;
     q->qr_rotation = 0;
     if (q->tick) {
@@ -119,67 +109,10 @@ static void clear_qr(qr_win *q)
     set_text(q->countdown, "");
 }
 
-static GdkPixbuf *load_png(const unsigned char *data, size_t len)
-{
-    GdkPixbufLoader *l = gdk_pixbuf_loader_new_with_type("png", NULL);
-    GdkPixbuf *p = NULL;
-    if (!l)
-        return NULL;
-    if (gdk_pixbuf_loader_write(l, data, len, NULL) && gdk_pixbuf_loader_close(l, NULL)) {
-        p = gdk_pixbuf_loader_get_pixbuf(l);
-        if (p)
-            g_object_ref(p);
-    } else {
-        gdk_pixbuf_loader_close(l, NULL);
-    }
-    g_object_unref(l);
-    return p;
-}
-
-/* The white square around the captured canvas: the page's canvas is drawn
- * edge to edge, and a dark theme must not touch the code. */
-static int png_margin(const GdkPixbuf *p)
-{
-    int side = MAX(gdk_pixbuf_get_width(p), gdk_pixbuf_get_height(p));
-    return MAX(8, side / 16);
-}
-
 static gboolean on_draw(GtkWidget *w, cairo_t *cr, qr_win *q)
 {
-    int aw = gtk_widget_get_allocated_width(w), ah = gtk_widget_get_allocated_height(w);
-    /* Whole device pixels only: no antialiasing, no filtering, no fractional
-     * offsets, so every module edge is sharp for the phone's camera. */
-    cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
-    if (q->code) {
-        int n = q->code->width + 2 * QUIET, mod = MAX(1, MIN(aw, ah) / n), side = n * mod;
-        int x0 = (aw - side) / 2, y0 = (ah - side) / 2, x, y;
-        cairo_set_source_rgb(cr, 1, 1, 1);
-        cairo_rectangle(cr, x0, y0, side, side);
-        cairo_fill(cr);
-        cairo_set_source_rgb(cr, 0, 0, 0);
-        for (y = 0; y < q->code->width; y++)
-            for (x = 0; x < q->code->width; x++)
-                if (q->code->data[y * q->code->width + x] & 1)
-                    cairo_rectangle(cr, x0 + (x + QUIET) * mod, y0 + (y + QUIET) * mod, mod, mod);
-        cairo_fill(cr);
-    } else if (q->png) {
-        int pw = gdk_pixbuf_get_width(q->png), ph = gdk_pixbuf_get_height(q->png);
-        int m = png_margin(q->png);
-        int f = MAX(1, MIN(aw / (pw + 2 * m), ah / (ph + 2 * m)));
-        int bw = (pw + 2 * m) * f, bh = (ph + 2 * m) * f;
-        int x0 = (aw - bw) / 2, y0 = (ah - bh) / 2;
-        cairo_set_source_rgb(cr, 1, 1, 1);
-        cairo_rectangle(cr, x0, y0, bw, bh);
-        cairo_fill(cr);
-        cairo_save(cr);
-        cairo_translate(cr, x0 + m * f, y0 + m * f);
-        cairo_scale(cr, f, f);
-        gdk_cairo_set_source_pixbuf(cr, q->png, 0, 0);
-        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
-        cairo_rectangle(cr, 0, 0, pw, ph);
-        cairo_fill(cr);
-        cairo_restore(cr);
-    }
+    lk_qr_image_draw(&q->img, cr, gtk_widget_get_allocated_width(w),
+                     gtk_widget_get_allocated_height(w));
     return FALSE;
 }
 
@@ -199,7 +132,7 @@ static void update_countdown(qr_win *q)
 {
     char *s;
     int64_t up, left;
-    if (!q->code && !q->png) {
+    if (!lk_qr_image_shown(&q->img)) {
         set_text(q->countdown, "");
         return;
     }
@@ -247,43 +180,20 @@ static void note_new_code(qr_win *q, const lk_session_info *info, int had_code)
 /* Shows the entry's code; returns FALSE when it has none to show. */
 static gboolean show_code(qr_win *q, const lk_session_info *info)
 {
-    int had = q->code || q->png;
+    int had = lk_qr_image_shown(&q->img), rc;
     if (info->qr && *info->qr) {
-        QRcode *c;
-        if (q->code && g_strcmp0(q->payload, info->qr) == 0)
-            return TRUE;
-        /* The same encoding as latchkeyctl's PNG and terminal output (one
-         * 8-bit segment, level L), so the window and the CLI show the same
-         * symbol for the same payload. */
-        c = QRcode_encodeString8bit(info->qr, 0, QR_ECLEVEL_L);
-        if (!c)
-            return FALSE;
-        g_clear_object(&q->png);
-        g_clear_pointer(&q->png_bytes, g_bytes_unref);
-        g_clear_pointer(&q->code, QRcode_free);
-        g_free(q->payload);
-        q->payload = g_strdup(info->qr);
-        q->code = c;
-        gtk_widget_set_size_request(q->area,
-                                    MAX(TYPICAL_MODULES, c->width + 2 * QUIET) * MIN_MODULE_PX,
-                                    MAX(TYPICAL_MODULES, c->width + 2 * QUIET) * MIN_MODULE_PX);
+        rc = lk_qr_image_set_payload(&q->img, info->qr);
+        if (rc > 0) {
+            int side = lk_qr_image_min_side(&q->img);
+            gtk_widget_set_size_request(q->area, side, side);
+        }
     } else if (info->qr_png && info->qr_png_len) {
-        GdkPixbuf *p;
-        if (q->png && q->png_bytes && g_bytes_get_size(q->png_bytes) == info->qr_png_len &&
-            memcmp(g_bytes_get_data(q->png_bytes, NULL), info->qr_png, info->qr_png_len) == 0)
-            return TRUE;
-        p = load_png(info->qr_png, info->qr_png_len);
-        if (!p)
-            return FALSE;
-        g_clear_pointer(&q->code, QRcode_free);
-        g_clear_pointer(&q->payload, g_free);
-        g_clear_object(&q->png);
-        g_clear_pointer(&q->png_bytes, g_bytes_unref);
-        q->png = p;
-        q->png_bytes = g_bytes_new(info->qr_png, info->qr_png_len);
+        rc = lk_qr_image_set_png(&q->img, info->qr_png, info->qr_png_len);
     } else {
         return FALSE;
     }
+    if (rc <= 0)
+        return rc == 0;
     note_new_code(q, info, had);
     gtk_widget_show(q->hint);
     gtk_stack_set_visible_child_name(GTK_STACK(q->stack), "qr");
@@ -588,8 +498,8 @@ static qr_win *build(lk_app *app, const char *key)
     gtk_box_pack_start(GTK_BOX(box), q->stack, TRUE, TRUE, 0);
 
     q->area = gtk_drawing_area_new();
-    gtk_widget_set_size_request(q->area, TYPICAL_MODULES * MIN_MODULE_PX,
-                                TYPICAL_MODULES * MIN_MODULE_PX);
+    gtk_widget_set_size_request(q->area, lk_qr_image_min_side(&q->img),
+                                lk_qr_image_min_side(&q->img));
     g_signal_connect(q->area, "draw", G_CALLBACK(on_draw), q);
     atk_object_set_name(gtk_widget_get_accessible(q->area), _("QR code to scan"));
     gtk_stack_add_named(GTK_STACK(q->stack), q->area, "qr");
