@@ -9,7 +9,7 @@ LK_GUI_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome || true)}
 [ -n "$CHROMIUM" ] || { bad "no Chromium found (installer/deps/debian.sh test installs it)"; finish; exit 1; }
 export LATCHKEY_CHROMIUM=$CHROMIUM
-for tool in Xvfb dbus-daemon import zbarimg xdotool; do
+for tool in Xvfb xprop dbus-daemon import zbarimg xdotool; do
     command -v "$tool" >/dev/null ||
         { bad "$tool is missing (installer/deps/debian.sh test installs it)"; finish; exit 1; }
 done
@@ -19,12 +19,8 @@ SHOTS=${SHOTS:-$WORK/shots}/$(basename "$0" .sh)
 rm -rf "$SHOTS"
 mkdir -p "$SHOTS"
 
-# A display of our own: -displayfd picks a free number and writes it.
-Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
-track "$!"
-for i in $(seq 1 500); do [ -s "$WORK/display" ] && break; sleep 0.01; done
-export DISPLAY=":$(head -1 "$WORK/display")"
-[ "$DISPLAY" != ":" ] || { bad "Xvfb did not start: $(cat "$WORK/xvfb.log")"; finish; exit 1; }
+# A display of our own.
+start_xvfb 1280x800 || { finish; exit 1; }
 
 # A session bus of our own: GApplication's single instance lives on it.
 eval "$(dbus-daemon --session --fork --print-address=1 --print-pid=1 |
@@ -120,11 +116,16 @@ use_atspi() {
 # which also makes mapping it slow. Without it no later check could mean
 # anything: then the test stops here and says why.
 start_trayer() {
-    local end=$((SECONDS + 180))
-    NO_AT_BRIDGE=1 trayer --edge bottom --align right --widthtype request --height 32 \
-        --SetDockType false --expand false --transparent false >"$WORK/trayer.log" 2>&1 &
-    track "$!"
+    local end=$((SECONDS + 180)) pid=
     while [ $SECONDS -lt $end ]; do
+        if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+            # Not started yet, or it ended (it said why in its log): again.
+            [ -z "$pid" ] || sed 's/^/# trayer ended: /' "$WORK/trayer.log"
+            NO_AT_BRIDGE=1 trayer --edge bottom --align right --widthtype request --height 32 \
+                --SetDockType false --expand false --transparent false >"$WORK/trayer.log" 2>&1 &
+            pid=$!
+            track "$pid"
+        fi
         if xdotool search --onlyvisible --class "^trayer$" 2>/dev/null | grep -q .; then
             ok "the notification area (trayer) is up"
             return 0

@@ -29,8 +29,57 @@ check() { # check "description" command...
     if "$@"; then ok "$what"; else bad "$what"; fi
 }
 finish() {
+    [ "$failed" -eq 0 ] || [ -z "${XVFB_PID:-}" ] || display_report
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
+}
+
+# start_xvfb WxH: a private X server of the test's own. -displayfd lets it
+# pick a free number; the display counts as started only once a client has
+# connected, found the root window unmarked (a server nobody else uses) and
+# read back a mark naming this test (-noreset keeps it, and everything else,
+# while no client is connected). A start that fails that (a slow start under
+# load, a number two servers raced for) is ended and tried again.
+# Exports DISPLAY; XVFB_PID is the server.
+start_xvfb() {
+    local try i n pid unmarked mark="LK_TEST_DISPLAY_OWNER(STRING) = \"$WORK\""
+    for try in 1 2 3; do
+        : >"$WORK/display"
+        Xvfb -displayfd 3 -screen 0 "$1x24" -nolisten tcp -noreset 3>"$WORK/display" >"$WORK/xvfb.log" 2>&1 &
+        pid=$!
+        track "$pid"
+        disown "$pid" # ended at exit without a "Killed" line
+        for i in $(seq 1 1200); do
+            [ -s "$WORK/display" ] && break
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        n=$(head -1 "$WORK/display")
+        if [[ "$n" =~ ^[0-9]+$ ]] &&
+            unmarked=$(DISPLAY=":$n" xprop -root LK_TEST_DISPLAY_OWNER 2>/dev/null) &&
+            [[ "$unmarked" != *=* ]] &&
+            DISPLAY=":$n" xprop -root -f LK_TEST_DISPLAY_OWNER 8s -set LK_TEST_DISPLAY_OWNER "$WORK" &&
+            [ "$(DISPLAY=":$n" xprop -root LK_TEST_DISPLAY_OWNER 2>/dev/null)" = "$mark" ]; then
+            export DISPLAY=":$n"
+            XVFB_PID=$pid
+            return 0
+        fi
+        echo "# Xvfb start $try: display ':$n' is not this test's own; trying again" >&2
+        sed 's/^/# xvfb: /' "$WORK/xvfb.log" >&2
+        kill -9 "$pid" 2>/dev/null
+    done
+    bad "no X server of this test's own came up (3 tries)"
+    return 1
+}
+
+# display_report: after a failure, whether the test's X server still runs
+# and answers as its own, and who listens on X sockets (evidence for a
+# display that went away under the test).
+display_report() {
+    echo "# display $DISPLAY: server pid $XVFB_PID $(kill -0 "$XVFB_PID" 2>/dev/null && echo alive || echo gone)," \
+        "answers: $(xprop -root LK_TEST_DISPLAY_OWNER 2>&1 | head -1)"
+    ss -xlp 2>/dev/null | grep -F .X11-unix | sed 's/^/# listening: /'
+    sed 's/^/# xvfb: /' "$WORK/xvfb.log"
 }
 
 # A folder that looks like a Chromium profile.

@@ -12,7 +12,7 @@ shift 5
 LK_WIN_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$LK_WIN_DIR/../integration/lib.sh"
 
-for tool in Xvfb import convert compare zbarimg tesseract xdotool; do
+for tool in Xvfb xprop import convert compare zbarimg tesseract xdotool; do
     command -v "$tool" >/dev/null ||
         { bad "$tool is missing (installer/deps/debian.sh test installs it)"; finish; exit 1; }
 done
@@ -26,13 +26,7 @@ mkdir -p "$SHOTS"
 
 # Screen and desktop: the same size, so X coordinates are wine's.
 SCREEN_W=1280 SCREEN_H=800
-Xvfb -displayfd 3 -screen 0 ${SCREEN_W}x${SCREEN_H}x24 -nolisten tcp 3>"$WORK/display" \
-    >"$WORK/xvfb.log" 2>&1 &
-track "$!"
-disown "$!" # ended at exit without a "Killed" line
-for i in $(seq 1 500); do [ -s "$WORK/display" ] && break; sleep 0.02; done
-export DISPLAY=":$(head -1 "$WORK/display")"
-[ "$DISPLAY" != ":" ] || { bad "Xvfb did not start: $(cat "$WORK/xvfb.log")"; finish; exit 1; }
+start_xvfb ${SCREEN_W}x${SCREEN_H} || { finish; exit 1; }
 
 export WINEPREFIX=$WORK/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 unset WINEPATH
