@@ -138,14 +138,27 @@ check "status after stop: idle or stale lock" grep -Eq '"profile": "(idle|stale_
 
 # --- attach by the --remote-debugging-port on the command line ---------------
 P2="$R/session-fixed-port"
-FIXED=$((20000 + RANDOM % 20000))
-"$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-background-networking \
-    --disable-component-update --no-first-run --remote-debugging-port=$FIXED \
-    --user-data-dir="$P2" "$URLB" >/dev/null 2>&1 &
-bot2=$!
-track "$bot2"
-for i in $(seq 1 1000); do [ -s "$P2/DevToolsActivePort" ] && break; sleep 0.02; done
-rm -f "$P2/DevToolsActivePort"
+# A port that was free a moment ago. Chromium writes no DevToolsActivePort for
+# a port given on its command line (only for port 0): it says on stderr when
+# it listens. Should another program take the port first, Chromium cannot
+# listen there: then another port.
+for try in 1 2 3; do
+    FIXED=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$CHROMIUM" --headless=new --no-sandbox --disable-gpu --disable-background-networking \
+        --disable-component-update --no-first-run --remote-debugging-port=$FIXED \
+        --user-data-dir="$P2" "$URLB" >"$WORK/fixed.log" 2>&1 &
+    bot2=$!
+    track "$bot2"
+    for i in $(seq 1 600); do
+        grep -q "DevTools listening on ws://127.0.0.1:$FIXED/" "$WORK/fixed.log" && break
+        alive "$bot2" || break
+        sleep 0.1
+    done
+    grep -q "DevTools listening on ws://127.0.0.1:$FIXED/" "$WORK/fixed.log" && break
+    echo "# port $FIXED: Chromium does not listen there: $(grep -i devtools "$WORK/fixed.log" | head -2)"
+    kill -9 "$bot2" 2>/dev/null; gone "$bot2"
+done
+check "fixed port: no DevToolsActivePort to find it by" test ! -e "$P2/DevToolsActivePort"
 "$CTL" qr "$P2" --json --timeout 30 > "$WORK/fixed.json"
 check "fixed port: qr attaches through the command line's port" test \
     "$(jq -r '"\(.attached) \(.qr)"' "$WORK/fixed.json")" = "true $wantb"
