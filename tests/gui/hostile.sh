@@ -34,7 +34,7 @@ done
 LATCHKEY_SITE_URL="$BASE?rotate_ms=60000" "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!
 track "$APP_PID"
-check "the dashboard answers over AT-SPI" wait_for 60 dash_up
+app_on_bus dash_up
 for mode in mute garbage midclose; do
     check "$mode is listed as running, not watched" wait_for 40 row_is "$mode" "Running, not watched"
 done

@@ -45,7 +45,7 @@ check "the orphan outlives its launcher" alive "$orphan"
 "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!
 track "$APP_PID"
-check "the dashboard answers over AT-SPI" wait_for 60 dash_up
+app_on_bus dash_up
 check "the live bot's row says who uses the browser" \
     wait_for 60 launcher_is session-live "used by a running bot: bash pid $$"
 check "the orphan's row says its launcher exited" \

@@ -89,6 +89,51 @@ window_of() {
 # Chromium processes whose command line names a folder under $WORK.
 our_chromium() { pgrep -f -- "--user-data-dir=$WORK" || true; }
 
+# a11y_bus_up: the accessibility bus and its registry, started and answering
+# before the app starts. GTK's bridge asks the session bus for the
+# accessibility bus once, when the app starts; starting the bus and then the
+# registry on demand can take longer on a loaded machine than the bridge
+# waits, and the app would then never be on the bus (every later check
+# failing on it). Without them the test stops here and says why.
+a11y_bus_up() {
+    local end=$((SECONDS + 180)) addr=
+    while [ $SECONDS -lt $end ]; do
+        addr=$(dbus-send --session --print-reply=literal --reply-timeout=30000 --dest=org.a11y.Bus \
+            /org/a11y/bus org.a11y.Bus.GetAddress 2>/dev/null | tr -d ' ')
+        if [ -n "$addr" ] &&
+            dbus-send --bus="$addr" --print-reply --reply-timeout=30000 --dest=org.a11y.atspi.Registry \
+                /org/a11y/atspi/accessible/root org.freedesktop.DBus.Properties.Get \
+                string:org.a11y.atspi.Accessible string:ChildCount >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.5
+    done
+    bad "the accessibility bus did not answer within 180 s (bus: '${addr}')"
+    finish
+    exit 1
+}
+
+# app_on_bus PROBE...: until the app answers PROBE (the test's own AT-SPI
+# query) over the accessibility bus, up to 120 s. Otherwise the test stops
+# at once, saying whether the app still runs and what it logged, instead of
+# failing every later check on it until its time runs out.
+app_on_bus() {
+    local end=$((SECONDS + 120))
+    while [ $SECONDS -lt $end ]; do
+        if "$@"; then
+            ok "the dashboard answers over AT-SPI"
+            return 0
+        fi
+        alive "$APP_PID" || break
+        sleep 0.2
+    done
+    bad "the dashboard answers over AT-SPI"
+    echo "# the app (pid $APP_PID) $(alive "$APP_PID" && echo "still runs" || echo "has ended"); its log:"
+    tail -n 40 "$WORK/app.log" | sed 's/^/# app: /'
+    finish
+    exit 1
+}
+
 # use_atspi: the app started after this exposes its widgets over AT-SPI
 # (lib.sh turns GTK's accessibility bridge off by default), and $PY is a
 # python3 with the Atspi bindings.
@@ -102,6 +147,7 @@ use_atspi() {
         if "$p" -c 'import gi; gi.require_version("Atspi", "2.0"); from gi.repository import Atspi' \
             2>/dev/null; then
             PY=$p
+            a11y_bus_up
             return 0
         fi
     done

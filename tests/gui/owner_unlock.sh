@@ -27,7 +27,7 @@ URL="$BASE?rotate_ms=60000"
 LATCHKEY_SITE_URL=$URL "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!
 track "$APP_PID"
-check "the dashboard answers over AT-SPI" wait_for 60 dash_up
+app_on_bus dash_up
 check "alpha is listed" wait_for 40 row_is alpha "Not running"
 
 # --- 1. the tray's session ---------------------------------------------------------

@@ -45,7 +45,7 @@ LATCHKEY_SITE_URL="$BASE?rotate_ms=600000" "$APP" >"$WORK/app.log" 2>&1 &
 APP_PID=$!
 track "$APP_PID"
 a11y_start
-check "the dashboard answers over AT-SPI" wait_for 60 dash_up
+app_on_bus dash_up
 check "the session is listed" wait_for 40 row_is soak "Not running"
 a11y select soak && a11y press Start
 check "Start runs the session" wait_for 90 waiting
