@@ -26,51 +26,9 @@
 #include "latchkey/sys.h"
 
 #include "win_check.h"
+#include "win_fs.h"
+#include "win_run.h"
 
-
-/* "/unix/path" (what ctest hands a program under wine) -> "Z:\unix\path". */
-static wchar_t *host_path(const char *arg)
-{
-    size_t n = strlen(arg);
-    wchar_t *w = malloc((n + 3) * sizeof *w), *p;
-    int at = 0;
-    if (arg[0] == '/') {
-        w[0] = L'Z';
-        w[1] = L':';
-        at = 2;
-    }
-    MultiByteToWideChar(CP_UTF8, 0, arg, -1, w + at, (int)n + 1);
-    for (p = w; *p; p++)
-        if (*p == L'/')
-            *p = L'\\';
-    return w;
-}
-
-static void make_dirs(const wchar_t *path)
-{
-    wchar_t buf[MAX_PATH], *p;
-    wcsncpy(buf, path, MAX_PATH - 1);
-    buf[MAX_PATH - 1] = L'\0';
-    for (p = buf + 3; *p; p++) {
-        if (*p == L'\\') {
-            *p = L'\0';
-            CreateDirectoryW(buf, NULL);
-            *p = L'\\';
-        }
-    }
-    CreateDirectoryW(buf, NULL);
-}
-
-static void make_file(const wchar_t *path, const char *text)
-{
-    HANDLE f =
-        CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
-    DWORD n;
-    if (f != INVALID_HANDLE_VALUE) {
-        WriteFile(f, text, (DWORD)strlen(text), &n, NULL);
-        CloseHandle(f);
-    }
-}
 
 /* A folder that looks like a Chromium user-data-dir. */
 static void make_profile(const wchar_t *base, const wchar_t *rel)
@@ -83,61 +41,6 @@ static void make_profile(const wchar_t *base, const wchar_t *rel)
     make_dirs(sub);
     _snwprintf(sub, MAX_PATH, L"%ls\\Local State", dir);
     make_file(sub, "{}");
-}
-
-/* Runs "exe" args, stdout into a file; returns its exit code (-1: could not
- * run it, -2: still running after timeout_ms, then ended) and what it printed. */
-static int run(const wchar_t *exe, const wchar_t *args, const wchar_t *out, DWORD timeout_ms,
-               char **text, int64_t *elapsed_ms)
-{
-    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-    STARTUPINFOW si;
-    PROCESS_INFORMATION pi;
-    wchar_t cmd[4 * MAX_PATH];
-    HANDLE f = CreateFileW(out, GENERIC_WRITE, FILE_SHARE_READ, &sa, CREATE_ALWAYS,
-                           FILE_ATTRIBUTE_NORMAL, NULL);
-    DWORD code = 0, n = 0, size;
-    int64_t t0 = lk_sys_now_ms();
-    int rc;
-
-    *text = NULL;
-    if (f == INVALID_HANDLE_VALUE)
-        return -1;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdOutput = f;
-    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
-    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    _snwprintf(cmd, sizeof cmd / sizeof cmd[0], L"\"%ls\" %ls", exe, args);
-    cmd[sizeof cmd / sizeof cmd[0] - 1] = L'\0';
-    if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) {
-        CloseHandle(f);
-        return -1;
-    }
-    CloseHandle(f);
-    if (WaitForSingleObject(pi.hProcess, timeout_ms) != WAIT_OBJECT_0) {
-        TerminateProcess(pi.hProcess, 99);
-        WaitForSingleObject(pi.hProcess, 5000);
-        rc = -2;
-    } else {
-        GetExitCodeProcess(pi.hProcess, &code);
-        rc = (int)code;
-    }
-    if (elapsed_ms)
-        *elapsed_ms = lk_sys_now_ms() - t0;
-    CloseHandle(pi.hProcess);
-    CloseHandle(pi.hThread);
-    f = CreateFileW(out, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0,
-                    NULL);
-    if (f != INVALID_HANDLE_VALUE) {
-        size = GetFileSize(f, NULL);
-        *text = calloc(size + 1, 1);
-        if (*text)
-            ReadFile(f, *text, size, &n, NULL);
-        CloseHandle(f);
-    }
-    return rc;
 }
 
 static const char *jstr(json_t *o, const char *key)

@@ -39,6 +39,22 @@ static inline int make_file(const wchar_t *path, const char *text)
     return 1;
 }
 
+/* path and every missing folder above it. */
+static inline void make_dirs(const wchar_t *path)
+{
+    wchar_t buf[MAX_PATH], *p;
+    wcsncpy(buf, path, MAX_PATH - 1);
+    buf[MAX_PATH - 1] = L'\0';
+    for (p = buf + 3; *p; p++) {
+        if (*p == L'\\') {
+            *p = L'\0';
+            CreateDirectoryW(buf, NULL);
+            *p = L'\\';
+        }
+    }
+    CreateDirectoryW(buf, NULL);
+}
+
 static inline int exists(const wchar_t *path)
 {
     return GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES;
