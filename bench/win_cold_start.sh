@@ -71,8 +71,9 @@ echo "installed: $(du -sh "$INST" | cut -f1) in $INST"
 # dashboard has about 0.24 % of its pixels dark.
 drawn() {
     local dark
-    dark=$(import -window root -crop "$(($3 - 8))x$(($4 - 34))+$(($1 + 4))+$(($2 + 30))" +repage \
-        -colorspace Gray -threshold 50% -negate -format '%[fx:mean]' info: 2>/dev/null)
+    dark=$(import -window root png:- 2>/dev/null |
+        convert - -crop "$(($3 - 8))x$(($4 - 34))+$(($1 + 4))+$(($2 + 30))" +repage \
+            -colorspace Gray -threshold 50% -negate -format '%[fx:mean]' info: 2>/dev/null)
     awk -v d="${dark:-0}" 'BEGIN { exit !(d > 0.001) }'
 }
 
@@ -86,7 +87,7 @@ for run in $(seq 1 "$RUNS"); do
     # shellcheck disable=SC2086
     until drawn $rect; do
         [ "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print (b - a > 120) }')" = 1 ] &&
-            { echo "run $run: never drawn" >&2; exit 1; }
+            { echo "run $run: never drawn (window at $rect)" >&2; exit 1; }
     done
     t_drawn=$(since "$t0")
     [ "$run" = 1 ] && import -window root "$WORK/first.png" 2>/dev/null

@@ -8,7 +8,7 @@
 # The key hashes the recipe and the version of every source package, so
 # every build folder and every clone on the machine shares one build of the
 # stack, and a Debian update or a recipe change builds a new one. The first
-# configure on a machine builds it (about 35 minutes on two cores, see the
+# configure on a machine builds it (about 47 minutes on two cores, see the
 # README); later configures find it complete in a second or two. A killed
 # build is resumed by the next configure; a prefix counts only once complete.
 #

@@ -8,8 +8,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 status=0
 
 # The Windows build's dependencies (GTK 3 and the rest, cross-built from
-# Debian's source packages into a cache outside the tree: about 35 minutes of
-# every core the first time on a machine, a second or two afterwards) build
+# Debian's source packages into a cache outside the tree: about 47 minutes on
+# two cores the first time on a machine, a second or two afterwards) build
 # in the background while the native presets build and test, at a lower
 # priority than they (their tests mostly wait on browsers and windows). The
 # mingw configure below finds the result, or waits for it.
