@@ -29,7 +29,6 @@
 #include "win_fs.h"
 #include "win_run.h"
 
-
 /* A folder that looks like a Chromium user-data-dir. */
 static void make_profile(const wchar_t *base, const wchar_t *rel)
 {
@@ -208,7 +207,7 @@ static void test_qr_without_chromium(const wchar_t *cli, const wchar_t *base, co
     o = text ? json_loads(text, 0, NULL) : NULL;
     CHECK(rc == 1, "qr with a browser that exits at once: exit 1 (%d) in %lld ms", rc,
           (long long)ms);
-    CHECK(ms < 20000, "  within its timeout (and some), not a hang");
+    CHECK(rc != -2, "  it returned by itself (no hang; the test's limit is 60 s)");
     CHECK(o && json_is_null(json_object_get(o, "qr")) && jstr(o, "state") && jstr(o, "error") &&
               strstr(jstr(o, "error"), "exited"),
           "  JSON: state %s, error \"%s\"", o && jstr(o, "state") ? jstr(o, "state") : "?",
@@ -223,10 +222,12 @@ static void test_qr_without_chromium(const wchar_t *cli, const wchar_t *base, co
     free(text);
 
     _snwprintf(args, sizeof args / sizeof args[0],
-               L"qr \"%ls\\root\\tokens\\wpp1\" --timeout 30 --chromium \"%ls\\no-chrome.exe\"",
+               L"qr \"%ls\\root\\tokens\\wpp1\" --timeout 600 --chromium \"%ls\\no-chrome.exe\"",
                base, base);
-    rc = run(cli, args, out, 60000, &text, &ms);
-    CHECK(rc != 0 && rc != -2 && ms < 10000,
+    /* At once: long before its 600 s timeout, which the test's limit
+     * (120 s) would cut. */
+    rc = run(cli, args, out, 120000, &text, &ms);
+    CHECK(rc != 0 && rc != -2,
           "qr with a --chromium that does not exist: exit %d at once (%lld ms)", rc, (long long)ms);
     free(text);
 }
@@ -235,9 +236,6 @@ int main(int argc, char **argv)
 {
     wchar_t tmp[MAX_PATH], base[MAX_PATH], out[MAX_PATH], fake[MAX_PATH], *slash;
     wchar_t *cli = NULL;
-    char *base8;
-    lk_remove_pass pass;
-    lk_error err;
     int i;
 
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -263,12 +261,7 @@ int main(int argc, char **argv)
     test_status_stop(cli, base, out);
     test_qr_without_chromium(cli, base, out, fake);
 
-    base8 = u8(base);
-    memset(&pass, 0, sizeof pass);
-    if (base8)
-        lk_sys_remove_tree_once(base8, &pass, &err);
-    lk_remove_pass_free(&pass);
-    free(base8);
+    remove_test_tree(base);
     free(cli);
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

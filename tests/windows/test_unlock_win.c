@@ -141,27 +141,27 @@ static DWORD start_browser(const wchar_t *profile, const wchar_t *ready,
     return wait_ready(ready);
 }
 
-static int alive(DWORD pid)
-{
-    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, pid);
-    int up;
-    if (!h)
-        return 0;
-    up = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
-    CloseHandle(h);
-    return up;
-}
-
-/* Until pid has ended (10 s). */
-static int gone(DWORD pid)
+/* Whether pid has ended within ms (a pid we cannot open counts as ended). */
+static int ended_within(DWORD pid, DWORD ms)
 {
     HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, pid);
     int ended;
     if (!h)
         return 1;
-    ended = WaitForSingleObject(h, 10000) == WAIT_OBJECT_0;
+    ended = WaitForSingleObject(h, ms) == WAIT_OBJECT_0;
     CloseHandle(h);
     return ended;
+}
+
+static int alive(DWORD pid)
+{
+    return !ended_within(pid, 0);
+}
+
+/* Until pid has ended (10 s). */
+static int gone(DWORD pid)
+{
+    return ended_within(pid, 10000);
 }
 
 static void end_pid(DWORD pid)
@@ -406,9 +406,7 @@ int main(int argc, char **argv)
     wchar_t *ready, *dready;
     PROCESS_INFORMATION launcher;
     DWORD browser, decoy;
-    char *session8, *base8;
-    lk_remove_pass pass;
-    lk_error err;
+    char *session8;
     int i;
 
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -477,12 +475,7 @@ int main(int argc, char **argv)
     if (browser)
         end_pid(browser);
     end_pid(decoy);
-    base8 = u8(base);
-    memset(&pass, 0, sizeof pass);
-    if (base8)
-        lk_sys_remove_tree_once(base8, &pass, &err);
-    lk_remove_pass_free(&pass);
-    free(base8);
+    remove_test_tree(base);
     free(session8);
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

@@ -96,4 +96,21 @@ static inline int run(const wchar_t *exe, const wchar_t *args, const wchar_t *ou
     return run_in(exe, args, NULL, out, timeout_ms, text, elapsed_ms);
 }
 
+/* A test's own temporary folder, removed at its end (what cannot go stays,
+ * in the temporary folder). */
+static inline void remove_test_tree(const wchar_t *dir)
+{
+    int n = WideCharToMultiByte(CP_UTF8, 0, dir, -1, NULL, 0, NULL, NULL);
+    char *d = n > 0 ? malloc((size_t)n) : NULL;
+    lk_remove_pass pass;
+    lk_error err;
+    if (!d)
+        return;
+    WideCharToMultiByte(CP_UTF8, 0, dir, -1, d, n, NULL, NULL);
+    memset(&pass, 0, sizeof pass);
+    lk_sys_remove_tree_once(d, &pass, &err);
+    lk_remove_pass_free(&pass);
+    free(d);
+}
+
 #endif
