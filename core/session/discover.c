@@ -86,6 +86,14 @@ static void add(walk *w, const char *path)
         return;
     f->path = lk_strdup(path);
     f->kind = kind_of(path, w->win);
+    if (strcmp(f->kind, "chromium") == 0) {
+        /* Through a link the names may differ (auth -> .wwebjs_auth): the
+         * folder's real path can tell what the path as typed does not. */
+        char *real = NULL;
+        if (lk_sys_realpath(path, &real, NULL) == LK_OK)
+            f->kind = kind_of(real, w->win);
+        free(real);
+    }
 }
 
 static void visit(walk *w, const char *dir, int depth)
@@ -113,6 +121,21 @@ static void visit(walk *w, const char *dir, int depth)
     free(names);
 }
 
+/* A root as given may be a link to a folder (.wwebjs_auth -> /data/auth):
+ * it is followed, and its sessions are named through it, as typed. Links
+ * met below a root are not followed (visit). */
+static int is_dir_or_link_to_one(const char *path)
+{
+    char *real = NULL;
+    int yes;
+    lk_ftype ft = lk_sys_ftype(path);
+    if (ft != LK_FT_LINK)
+        return ft == LK_FT_DIR;
+    yes = lk_sys_realpath(path, &real, NULL) == LK_OK && lk_sys_ftype(real) == LK_FT_DIR;
+    free(real);
+    return yes;
+}
+
 int lk_discover(const char *const *roots, size_t nroots, lk_found **out, size_t *n, lk_error *err)
 {
     walk w;
@@ -125,7 +148,7 @@ int lk_discover(const char *const *roots, size_t nroots, lk_found **out, size_t 
         if (lk_sys_abspath(roots[i], &abs, err) != LK_OK)
             return LK_EINVAL;
         w.win = lk_sys_path_win();
-        if (lk_sys_ftype(abs) == LK_FT_DIR)
+        if (is_dir_or_link_to_one(abs))
             visit(&w, abs, 0);
         free(abs);
     }

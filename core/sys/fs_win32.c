@@ -343,6 +343,10 @@ int lk_sys_abspath(const char *path, char **out, lk_error *err)
         *out = u;
     else
         free(u);
+    /* The drive letter as Windows shows it: "c:\x" typed is reported, and
+     * compared with the paths of open files, as "C:\x". */
+    if ((*out)[0] >= 'a' && (*out)[0] <= 'z' && (*out)[1] == ':')
+        (*out)[0] = (char)((*out)[0] - 'a' + 'A');
     return LK_OK;
 }
 

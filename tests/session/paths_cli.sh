@@ -51,6 +51,11 @@ check "unlock --dry-run: the same JSON" same_json unlock unlock PATH --dry-run -
 check "unlock: reports the absolute path" reports_abs "$WORK/u.json" .path
 check "status: the same JSON" same_json status status PATH --json
 check "sessions --root: the same JSON" same_json sessions sessions --root "PATH/.." --json
+# The root itself a link (a bot's .wwebjs_auth linked elsewhere): followed,
+# and the session named through it is still known for what it is.
+"$CTL" sessions --root "$WORK/linked-auth" --json > "$WORK/sl.json"
+check "sessions --root LINK: lists the session through the link, as whatsapp-web.js's" \
+    test "$(jq -r '.[0] | "\(.path) \(.kind)"' "$WORK/sl.json")" = "$WORK/linked-auth/session-p wwebjs-local"
 kill "$h"; gone "$h"
 
 # With a browser: qr attaches, status sees its endpoint, stop closes it.

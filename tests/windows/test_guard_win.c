@@ -121,6 +121,8 @@ static void test_abspath(const wchar_t *base)
     expect_abs("..\\x", want);
     SetCurrentDirectoryW(old);
     expect_abs("C:/x", "C:\\x");
+    expect_abs("c:\\x", "C:\\x");
+    expect_abs("\\\\?\\c:/x\\", "C:\\x");
     expect_abs("C:\\a\\.\\b\\..\\x", "C:\\a\\x");
     expect_abs("\\\\?\\C:\\x", "C:\\x");
     expect_abs("\\??\\C:\\x", "C:\\x");
