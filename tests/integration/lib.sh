@@ -18,6 +18,13 @@ cleanup_all() {
     if [ -f "$WORK/.pids" ]; then
         while read -r p; do kill -9 "$p" 2>/dev/null || true; done < "$WORK/.pids"
     fi
+    # A killed browser's helper processes may still write into its profile
+    # for a moment after it is gone.
+    local try
+    for try in 1 2 3 4 5 6 7 8 9 10; do
+        rm -rf "$WORK" 2>/dev/null && return 0
+        sleep 0.5
+    done
     rm -rf "$WORK"
 }
 trap cleanup_all EXIT

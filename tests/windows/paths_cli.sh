@@ -157,19 +157,29 @@ reports_abs() {
 
 # start_win READY PROGRAM ARGS...: a Windows program (lock_helper.exe, under
 # any name) in the background, its READY file a Windows path; waits until it
-# has written it. Prints the Unix pid of the wine process.
+# has written it. Prints the Unix pid of the wine process. Setting up is not
+# what is tested: a program that ended, or did not get ready within 60 s, is
+# shown with its own message and started again, up to 3 times.
 start_win() {
-    local ready=$1 unix
+    local ready=$1 unix err pid try
     shift
     unix=$WORK/${ready##*\\}
-    rm -f "$unix"
-    "$WINE" "$@" </dev/null >/dev/null 2>&1 &
-    local pid=$!
-    track "$pid"
-    if wait_for 120 test -s "$unix"; then echo "$pid"; return 0; fi
-    echo "$* did not get ready" >&2
+    for try in 1 2 3; do
+        rm -f "$unix"
+        err=$WORK/start_win.$try.$RANDOM.err
+        "$WINE" "$@" </dev/null >/dev/null 2>"$err" &
+        pid=$!
+        track "$pid"
+        wait_for 60 ready_or_ended "$unix" "$pid"
+        if [ -s "$unix" ]; then echo "$pid"; return 0; fi
+        echo "$* did not get ready (try $try, $(alive "$pid" && echo "still running" || echo ended)):" >&2
+        sed 's/^/    /' "$err" >&2
+        kill -9 "$pid" 2>/dev/null
+        gone_long "$pid"
+    done
     return 1
 }
+ready_or_ended() { test -s "$1" || ! alive "$2"; }
 not_alive() { ! alive "$1"; }
 gone_long() { wait_for 60 not_alive "$1"; }
 
