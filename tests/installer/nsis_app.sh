@@ -73,6 +73,10 @@ w "$INST/bin/latchkeyctl.exe" qr 'C:\s2' --chromium 'C:\windows\system32\notepad
 track "$!"
 check "latchkeyctl.exe and latchkey.exe run from the install folder" procs_are latchkeyctl.exe 1 60
 check "latchkey.exe runs" procs_are latchkey.exe 1 10
+# What runs of ours, once a second, shown if the uninstall leaves files.
+( for _ in $(seq 400); do echo "== $(date +%T.%N)"; wt procs | cut -f2 | grep -iE 'Latchkey|~nsu|notepad'; sleep 1; done ) \
+    >"$WORK/procs-during.log" 2>&1 &
+WATCH=$!; track "$WATCH"
 w "$INST/Uninstall.exe" /S >"$WORK/uninstall.log" 2>&1
 check "the uninstaller exits 0" test $? -eq 0
 check "the uninstaller ended latchkey.exe" procs_are latchkey.exe 0 120
@@ -80,9 +84,16 @@ check "the uninstaller ended latchkeyctl.exe" procs_are latchkeyctl.exe 0 60
 check "no program from the install folder runs" \
     bash -c '! "$1" "$2" procs </dev/null 2>/dev/null | grep -iqF "\\Programs\\Latchkey\\"' _ "$WINE" "$WINTOOL"
 check "the install folder is gone" wait_for 120 test ! -e "$INST"
+kill "$WATCH" 2>/dev/null; wait "$WATCH" 2>/dev/null
 if [ -e "$INST" ]; then
     echo "# left in $INST: $(cd "$INST" && find . -maxdepth 2 | head -20 | paste -sd' ')"
     echo "# processes: $(wt procs | cut -f2 | paste -sd' ')"
+    # The uninstaller's copy in %TEMP% writes to the same stderr (a crash shows here).
+    grep -v fixme "$WORK/uninstall.log" | tail -40 | sed 's/^/# uninstall: /'
+    awk '/^==/ { t = $2; next }
+         !($0 in first) { first[$0] = t; order[n++] = $0 } { last[$0] = t }
+         END { for (i = 0; i < n; i++) print "# ran " first[order[i]] " to " last[order[i]] ": " order[i] }' \
+        "$WORK/procs-during.log"
 fi
 check "the bot's browser was left alone" alive "$BOT"
 rmdir "$WINEPREFIX/drive_c/s2" 2>/dev/null
