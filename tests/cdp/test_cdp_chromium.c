@@ -23,6 +23,12 @@
 #include "latchkey/sys.h"
 #include "../lk_check.h"
 
+/* "At once, not at the deadline": the deadline is LONG_MS and anything under
+ * SLOW_MS passes, a clear line between the two on a machine as loaded as it
+ * gets, never a speed test. */
+#define LONG_MS 120000
+#define SLOW_MS 60000
+
 static char g_root[64]; /* /tmp/lk-cdp-XXXXXX: profile/ and chromium.log */
 static char g_profile[96];
 
@@ -274,7 +280,7 @@ static void test_page(lk_cdp *c, seen *s)
         NULL, &err);
     t0 = lk_sys_now_ms() - t0;
     CHECK(rc == LK_ETIMEDOUT);
-    CHECK(t0 >= 190 && t0 < 1500);
+    CHECK(t0 >= 190 && t0 < SLOW_MS);
     printf("  timeout after %lld ms: %s\n", (long long)t0, err.msg);
     CHECK(lk_cdp_last_rtt_ms(c) >= 0);
 }
@@ -290,17 +296,17 @@ static void test_crash(lk_cdp *c, seen *s)
     CHECK(lk_cdp_call_async(
               c, s->session, "Runtime.evaluate",
               json_pack("{s:s, s:b}", "expression", "new Promise(() => {})", "awaitPromise", 1),
-              30000, on_reply, &slots[0], &err) == LK_OK);
+              LONG_MS, on_reply, &slots[0], &err) == LK_OK);
     slots[1].t0 = lk_sys_now_ms();
-    CHECK(lk_cdp_call_async(c, s->session, "Page.crash", NULL, 30000, on_reply, &slots[1], &err) ==
-          LK_OK);
-    CHECK(wait_field(s, &s->replies, 2, 10000) == 2);
+    CHECK(lk_cdp_call_async(c, s->session, "Page.crash", NULL, LONG_MS, on_reply, &slots[1],
+                            &err) == LK_OK);
+    CHECK(wait_field(s, &s->replies, 2, SLOW_MS) == 2);
     for (i = 0; i < 2; i++) {
         const lk_error *e = &s->reply_err[i];
         printf("  crash, call %d: %lld ms: %s\n", i, (long long)s->reply_ms[i], e->msg);
         CHECK(e->code != LK_OK && e->code != LK_ETIMEDOUT);
         CHECK(strstr(e->msg, "crash") || strstr(e->msg, "detach") || strstr(e->msg, "closed"));
-        CHECK(s->reply_ms[i] < 5000);
+        CHECK(s->reply_ms[i] < SLOW_MS); /* not at the deadline */
     }
     CHECK(wait_field(s, &s->crash_events, 1, 5000) >= 1 || s->detach_events >= 1);
     CHECK(lk_cdp_is_open(c)); /* one page crashed, the browser lives on */
@@ -318,7 +324,7 @@ static void *blocked_main(void *arg)
     blocked *b = arg;
     b->rc = lk_cdp_call(
         b->c, b->sid, "Runtime.evaluate",
-        json_pack("{s:s, s:b}", "expression", "new Promise(() => {})", "awaitPromise", 1), 30000,
+        json_pack("{s:s, s:b}", "expression", "new Promise(() => {})", "awaitPromise", 1), LONG_MS,
         NULL, &b->err);
     return NULL;
 }
@@ -346,13 +352,13 @@ static void test_kill(lk_cdp *c, seen *s, pid_t pgid)
     printf("  after SIGKILL: %lld ms: %s\n", (long long)waited, b.err.msg);
     CHECK(b.rc == LK_EIO);
     CHECK(strstr(b.err.msg, "connection closed") != NULL);
-    CHECK(waited < 2000); /* of a 30 s timeout */
-    CHECK(wait_field(s, &s->closed, 1, 2000) == 1);
+    CHECK(waited < SLOW_MS); /* not at the deadline */
+    CHECK(wait_field(s, &s->closed, 1, SLOW_MS) == 1);
     CHECK(s->why.code == LK_EIO);
     CHECK(!lk_cdp_is_open(c));
     t0 = lk_sys_now_ms();
-    CHECK(lk_cdp_call(c, NULL, "Browser.getVersion", NULL, 30000, NULL, &err) == LK_EIO);
-    CHECK(lk_sys_now_ms() - t0 < 500);
+    CHECK(lk_cdp_call(c, NULL, "Browser.getVersion", NULL, LONG_MS, NULL, &err) == LK_EIO);
+    CHECK(lk_sys_now_ms() - t0 < SLOW_MS);
 }
 
 int main(void)

@@ -151,13 +151,6 @@ tooltip_visible() {
 }
 jqe() { jq -e "$@" >/dev/null; }
 dash_hidden() { ! dash_visible; }
-browser_of() { # the main (not --type=) Chromium process of a profile
-    local p
-    for p in $(pgrep -f -- "--user-data-dir=$1" || true); do
-        tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -q '^--type=' || { echo "$p"; return 0; }
-    done
-    return 1
-}
 
 # --- 1. three sessions ----------------------------------------------------------
 ROOT=$LATCHKEY_HOME/sessions

@@ -198,13 +198,6 @@ check "the folder and its login stay" test -f "$SU/Default/Cookies"
 kill "$late"
 
 # --- 2. a session the app follows ---------------------------------------------
-browser_of() { # the main (not --type=) Chromium process of a profile
-    local p
-    for p in $(pgrep -f -- "--user-data-dir=$1" || true); do
-        tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -q '^--type=' || { echo "$p"; return 0; }
-    done
-    return 1
-}
 S2=$SS/session-app
 mkdir -p "$S2"
 client --show-qr "$S2"

@@ -23,13 +23,6 @@ wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
     return 1
 }
 has_browser() { browser_of "$1" >/dev/null; }
-browser_of() { # the main (not --type=) Chromium process of a profile
-    local p
-    for p in $(pgrep -f -- "--user-data-dir=$1" || true); do
-        tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -q '^--type=' || { echo "$p"; return 0; }
-    done
-    return 1
-}
 profile_procs() { pgrep -f -- "--user-data-dir=$1" || true; }
 no_holders() { # PATH: latchkeyctl sees nothing holding it
     local h

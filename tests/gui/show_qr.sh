@@ -48,19 +48,17 @@ client() {
 }
 visible() { xdotool search --onlyvisible --name "$1" >/dev/null 2>&1; }
 not_visible() { ! visible "$1"; }
-browser_of() { # the main (not --type=) Chromium process of a profile
-    local p
-    for p in $(pgrep -f -- "--user-data-dir=$1" || true); do
-        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- ' --type=' || { echo "$p"; return 0; }
-    done
-    return 1
-}
 gone_within() { # SECONDS PID
     local end=$((SECONDS + $1))
     while [ $SECONDS -lt "$end" ]; do alive "$2" || return 0; sleep 0.1; done
     return 1
 }
-headless() { tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- ' --headless'; }
+# The profile's browser runs, headless. (The app may have started it again
+# since it was first seen: whichever runs now is judged.)
+headless_browser() {
+    local b
+    b=$(browser_of "$1") && cmdline_of "$b" | grep -q -- ' --headless'
+}
 
 # countdown.py PID TITLE-REGEX SECONDS: every text the QR window's countdown
 # label (found by its accessible description) shows, one a line as it
@@ -116,7 +114,10 @@ has_browser() { browser_of "$1" >/dev/null; }
 check "the session's browser runs" wait_for 60 has_browser "$S/session-a"
 b=$(browser_of "$S/session-a" || true)
 # A headed browser would put the page's own QR code on screen.
-check "the browser is headless (the only QR on screen is the window's)" headless "${b:-0}"
+check "the browser is headless (the only QR on screen is the window's)" \
+    wait_for 60 headless_browser "$S/session-a"
+b2=$(browser_of "$S/session-a" || true)
+[ "$b" = "$b2" ] || echo "# the session's browser changed: pid ${b:-none}, then ${b2:-none}"
 
 # The page's payloads are known in advance (same seed, Chromium's own
 # rendering): whichever one the page shows now, the screen must show it, and

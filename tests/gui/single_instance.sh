@@ -49,13 +49,6 @@ run_bad() {
     check "$name: stderr says '$want'" grep -qF -- "$want" "$WORK/err"
     check "$name: nothing on stdout" test ! -s "$WORK/out"
 }
-browser_of() { # the main (not --type=) Chromium process of a profile
-    local p
-    for p in $(pgrep -f -- "--user-data-dir=$1" || true); do
-        tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | grep -q '^--type=' || { echo "$p"; return 0; }
-    done
-    return 1
-}
 
 # --- 1. bad input, nothing running --------------------------------------------
 run_bad "--show-qr without a folder" "--show-qr needs a session folder" --show-qr

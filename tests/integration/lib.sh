@@ -29,6 +29,24 @@ cleanup_all() {
 }
 trap cleanup_all EXIT
 
+# Processes whose command line names the profile DIR (the pattern never
+# matches pgrep's own command line).
+profile_pids() { pgrep -f -- "[-]-user-data-dir=$1( |\$)" || true; }
+# A process's command line on one line. (Chromium's zygote children rewrite
+# theirs into one space-separated string.) Empty once it has ended.
+cmdline_of() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
+# The main (not --type=) Chromium process of a profile. A process that ends
+# while this looks is skipped, not taken for the browser.
+browser_of() {
+    local p c
+    for p in $(profile_pids "$1"); do
+        c=$(cmdline_of "$p")
+        [ -n "$c" ] || continue
+        printf '%s\n' "$c" | grep -Eq -- '(^| )--type=' || { echo "$p"; return 0; }
+    done
+    return 1
+}
+
 ok() { passed=$((passed + 1)); echo "ok   $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL $*"; }
 check() { # check "description" command...

@@ -39,9 +39,11 @@ int main(void)
     CHECK(lk_sys_proc_end(child, id, 0, &err) == LK_OK);
     {
         int64_t t0 = lk_sys_now_ms();
-        CHECK(lk_sys_proc_wait(pids, ids, 1, t0 + 5000, &alive) == 0);
+        /* A deadline far off, and anything under half of it passes: the
+         * point is not sleeping to it, never the speed. */
+        CHECK(lk_sys_proc_wait(pids, ids, 1, t0 + 120000, &alive) == 0);
         CHECK(alive == 0);
-        CHECK(lk_sys_now_ms() - t0 < 5000);
+        CHECK(lk_sys_now_ms() - t0 < 60000);
     }
     CHECK(!lk_sys_proc_same(child, id)); /* a zombie is not alive */
     waitpid(child, &status, 0);

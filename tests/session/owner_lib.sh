@@ -1,19 +1,5 @@
 # Shared by the one-owner and soak scripts (sourced after integration/lib.sh).
 
-# Processes whose command line names the profile DIR (the pattern never
-# matches pgrep's own command line, which Latchkey would count as one).
-profile_pids() { pgrep -f -- "[-]-user-data-dir=$1( |\$)" || true; }
-# A process's command line on one line. (Chromium's zygote children rewrite
-# theirs into one space-separated string.)
-cmdline_of() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
-# The main (not --type=) Chromium process of a profile.
-browser_of() {
-    local p
-    for p in $(profile_pids "$1"); do
-        cmdline_of "$p" | grep -Eq -- '(^| )--type=' || { echo "$p"; return 0; }
-    done
-    return 1
-}
 # The renderer processes of a profile.
 renderers_of() {
     local p

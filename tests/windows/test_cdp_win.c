@@ -35,6 +35,13 @@
 
 #define BIG_REPLY (1u << 20)
 
+/* Checks that something happens "at once, not at a deadline" give that
+ * deadline as LONG_MS and accept anything under SLOW_MS: a clear line
+ * between the two on a machine as loaded as it gets, never a speed test. */
+#define LONG_MS 90000
+#define SLOW_MS 45000
+#define CALL_MS 30000 /* what an answer may take on a loaded machine */
+
 typedef struct server {
     SOCKET ls;
     int port;
@@ -359,6 +366,14 @@ static int watched(watch *w, int *field)
     return v;
 }
 
+/* Waits until *field reaches n, or SLOW_MS pass. */
+static void wait_watched(watch *w, int *field, int n)
+{
+    int64_t end = lk_sys_now_ms() + SLOW_MS;
+    while (watched(w, field) < n && lk_sys_now_ms() < end)
+        Sleep(10);
+}
+
 /* ---- the tests -------------------------------------------------------------- */
 
 static void test_parse(void)
@@ -482,7 +497,9 @@ static void test_loop_round_trips(void)
             return;
         lk_cdp_loop_stop(loop);
         dt = lk_sys_now_ms() - t0;
-        CHECK(dt < 3000, "loop %d: start + stop in %lld ms", i, (long long)dt);
+        /* Nothing is scheduled on an idle loop: a stop that did not wake the
+         * I/O thread would wait forever, not a little longer. */
+        CHECK(dt < SLOW_MS, "loop %d: start + stop in %lld ms", i, (long long)dt);
     }
 }
 
@@ -500,19 +517,19 @@ static void test_nothing_listens(lk_cdp_loop *loop)
         return;
     snprintf(url, sizeof url, "ws://127.0.0.1:%d/devtools/browser/none", port);
     t0 = lk_sys_now_ms();
-    rc = lk_cdp_connect(loop, url, NULL, 8000, &c, &err);
+    rc = lk_cdp_connect(loop, url, NULL, LONG_MS, &c, &err);
     dt = lk_sys_now_ms() - t0;
     CHECK(rc == LK_EIO && c == NULL, "connect to a closed port fails: %s: %s", lk_code_name(rc),
           err.msg);
-    CHECK(dt < 5000, "  in %lld ms, not at the 8 s deadline", (long long)dt);
+    CHECK(dt < SLOW_MS, "  in %lld ms, not at its %d s deadline", (long long)dt, LONG_MS / 1000);
     CHECK(strstr(err.msg, url) != NULL, "  the error names the URL");
 
     t0 = lk_sys_now_ms();
-    rc = lk_cdp_endpoint_probe(port, 8000, &ep, &err);
+    rc = lk_cdp_endpoint_probe(port, LONG_MS, &ep, &err);
     dt = lk_sys_now_ms() - t0;
     CHECK(rc == LK_EIO && ep.ws_url == NULL, "probe of a closed port fails: %s: %s",
           lk_code_name(rc), err.msg);
-    CHECK(dt < 5000, "  in %lld ms", (long long)dt);
+    CHECK(dt < SLOW_MS, "  in %lld ms, not at its %d s deadline", (long long)dt, LONG_MS / 1000);
     lk_cdp_endpoint_clear(&ep);
 
     rc = lk_cdp_connect(loop, "wss://127.0.0.1:9222/devtools/browser/x", NULL, 1000, &c, &err);
@@ -538,7 +555,7 @@ static void test_stand_in(void)
     g_srv.thread = CreateThread(NULL, 0, serve, NULL, 0, NULL);
     printf("#    stand-in on 127.0.0.1:%d\n", g_srv.port);
 
-    rc = lk_cdp_endpoint_probe(g_srv.port, 5000, &ep, &err);
+    rc = lk_cdp_endpoint_probe(g_srv.port, CALL_MS, &ep, &err);
     CHECK(rc == LK_OK && ep.ws_url && strstr(ep.ws_url, "/devtools/browser/fake-1") && ep.browser &&
               strcmp(ep.browser, "FakeChrome/1.0") == 0,
           "probe (libcurl): %s %s", rc == LK_OK ? ep.ws_url : err.msg,
@@ -553,43 +570,44 @@ static void test_stand_in(void)
     h.on_event = on_event;
     h.on_closed = on_closed;
     h.user = &w;
-    rc = lk_cdp_connect(loop, ep.ws_url, &h, 5000, &c, &err);
+    rc = lk_cdp_connect(loop, ep.ws_url, &h, CALL_MS, &c, &err);
     if (!CHECK(rc == LK_OK && c && lk_cdp_is_open(c), "connect (libwebsockets): %s",
                rc == LK_OK ? "open" : err.msg))
         goto stop;
     CHECK(g_srv.upgrades == 1 && g_srv.saw_origin == 0, "  one upgrade, no Origin header");
 
-    rc =
-        lk_cdp_call(c, NULL, "Test.echo", json_pack("{s:s}", "word", "hello"), 5000, &result, &err);
+    rc = lk_cdp_call(c, NULL, "Test.echo", json_pack("{s:s}", "word", "hello"), CALL_MS, &result,
+                     &err);
     CHECK(rc == LK_OK && result &&
               strcmp(json_string_value(json_object_get(json_object_get(result, "echo"), "word")),
                      "hello") == 0,
           "call: Test.echo answered (%s)", rc == LK_OK ? "hello" : err.msg);
     json_decref(result);
     result = NULL;
-    for (i = 0; i < 100 && watched(&w, &w.events) < 1; i++)
-        Sleep(10);
+    wait_watched(&w, &w.events, 1);
     CHECK(watched(&w, &w.events) == 1, "  its event arrived on the I/O thread");
     CHECK(lk_cdp_last_rtt_ms(c) >= 0, "  round trip %d ms", lk_cdp_last_rtt_ms(c));
     {
-        /* Steady state: a wake-up of the I/O thread (lws_cancel_service) and
-         * a write must not wait for some poll timeout. */
+        /* Steady state: each call needs a wake-up of the I/O thread
+         * (lws_cancel_service). Nothing else is scheduled on the loop, so a
+         * call whose wake-up got lost is sent at its deadline, when the
+         * timer fires, and fails: every call answered is the proof. The
+         * times are shown, never judged (a loaded machine runs slower). */
         int64_t worst = 0, total = 0;
         for (i = 0; i < 20; i++) {
             t0 = lk_sys_now_ms();
-            rc = lk_cdp_call(c, NULL, "Test.echo", json_object(), 5000, NULL, &err);
+            rc = lk_cdp_call(c, NULL, "Test.echo", json_object(), CALL_MS, NULL, &err);
             dt = lk_sys_now_ms() - t0;
             if (rc != LK_OK)
                 break;
             total += dt;
             worst = dt > worst ? dt : worst;
         }
-        CHECK(i == 20 && total / 20 < 25 && worst < 1000,
-              "20 more calls: %lld ms on average, %lld ms at worst",
+        CHECK(i == 20, "20 more calls, each answered: %lld ms on average, %lld ms at worst",
               (long long)(total / (i ? i : 1)), (long long)worst);
     }
 
-    rc = lk_cdp_call(c, NULL, "Test.error", NULL, 5000, &result, &err);
+    rc = lk_cdp_call(c, NULL, "Test.error", NULL, CALL_MS, &result, &err);
     CHECK(rc == LK_EPROTO && strstr(err.msg, "Protocol error (Test.error)"), "a protocol error: %s",
           err.msg);
 
@@ -597,10 +615,10 @@ static void test_stand_in(void)
     rc = lk_cdp_call(c, NULL, "Test.silent", NULL, 600, &result, &err);
     dt = lk_sys_now_ms() - t0;
     CHECK(rc == LK_ETIMEDOUT, "an unanswered call times out: %s", err.msg);
-    CHECK(dt >= 550 && dt < 3000, "  after %lld ms (timeout 600 ms)", (long long)dt);
+    CHECK(dt >= 550 && dt < SLOW_MS, "  after %lld ms (timeout 600 ms), not before", (long long)dt);
 
     t0 = lk_sys_now_ms();
-    rc = lk_cdp_call(c, NULL, "Test.big", NULL, 10000, &result, &err);
+    rc = lk_cdp_call(c, NULL, "Test.big", NULL, CALL_MS, &result, &err);
     dt = lk_sys_now_ms() - t0;
     CHECK(rc == LK_OK && json_string_length(json_object_get(result, "data")) == BIG_REPLY,
           "a 1 MiB reply, reassembled: %s (%lld ms)", rc == LK_OK ? "ok" : err.msg, (long long)dt);
@@ -609,13 +627,13 @@ static void test_stand_in(void)
 
     CHECK(lk_cdp_is_open(c), "still open");
     t0 = lk_sys_now_ms();
-    rc = lk_cdp_call(c, NULL, "Test.drop", NULL, 8000, &result, &err);
+    rc = lk_cdp_call(c, NULL, "Test.drop", NULL, LONG_MS, &result, &err);
     dt = lk_sys_now_ms() - t0;
     CHECK(rc == LK_EIO && strstr(err.msg, "connection closed"),
           "the stand-in hangs up: the pending call fails: %s", err.msg);
-    CHECK(dt < 4000, "  at once (%lld ms), not at its 8 s deadline", (long long)dt);
-    for (i = 0; i < 200 && watched(&w, &w.closed) < 1; i++)
-        Sleep(10);
+    CHECK(dt < SLOW_MS, "  at once (%lld ms), not at its %d s deadline", (long long)dt,
+          LONG_MS / 1000);
+    wait_watched(&w, &w.closed, 1);
     CHECK(watched(&w, &w.closed) == 1 && w.closed_code == LK_EIO, "  on_closed ran once: %s",
           w.closed_msg);
     CHECK(!lk_cdp_is_open(c), "  closed");
@@ -627,13 +645,13 @@ static void test_stand_in(void)
     /* A second connection, left open: stopping the loop closes it. */
     memset(&w, 0, sizeof w);
     InitializeCriticalSection(&w.cs);
-    rc = lk_cdp_connect(loop, ep.ws_url, &h, 5000, &c, &err);
+    rc = lk_cdp_connect(loop, ep.ws_url, &h, CALL_MS, &c, &err);
     CHECK(rc == LK_OK, "a second connection: %s", rc == LK_OK ? "open" : err.msg);
 stop:
     t0 = lk_sys_now_ms();
     lk_cdp_loop_stop(loop);
     dt = lk_sys_now_ms() - t0;
-    CHECK(dt < 3000, "loop stopped in %lld ms", (long long)dt);
+    CHECK(dt < SLOW_MS, "loop stopped in %lld ms", (long long)dt);
     if (c) {
         CHECK(watched(&w, &w.closed) == 1 && w.closed_code == LK_EIO,
               "  the open connection was closed: %s", w.closed_msg);
