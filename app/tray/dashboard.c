@@ -11,62 +11,27 @@
 #include <string.h>
 
 #include "app.h"
+#include "dashboard_table.h"
 #include "diagnostics.h"
+#include "entry_look.h"
 #include "i18n.h"
 #include "model.h"
 #include "settings.h"
-#include "tray_icon.h"
 
 #define DASH_KEY "lk-dashboard"
 #define ICON_PX 16
 #define NOTE_MS 4000
 
-enum {
-    COL_PATH,
-    COL_ICON,
-    COL_NAME,
-    COL_STATE,
-    COL_PID,
-    COL_MEMORY,
-    COL_RTT,
-    COL_UPTIME,
-    COL_RESTARTS,
-    COL_ERROR,
-    COL_KIND,
-    COL_STARTED, /* int64 wall clock ms, 0 when not running */
-    COL_TIP,
-    COL_LAUNCHER,
-    N_COLS
-};
-
 typedef struct dash {
     lk_app *app;
     GtkWidget *win, *view, *summary, *note, *empty;
-    GtkWidget *b_qr, *b_start, *b_stop, *b_take, *b_holders, *b_unlock, *b_kill, *b_folder,
-        *b_copy;
+    GtkWidget *b_qr, *b_start, *b_stop, *b_take, *b_holders, *b_unlock, *b_kill, *b_folder, *b_copy;
     GtkListStore *store;
     GHashTable *rows; /* path -> GtkTreeIter (a list store's iters persist) */
     GdkPixbuf *icons[LK_HEALTH_BROKEN + 1];
     guint watch, tick, note_src;
     GCancellable *cancel; /* cancelled when the window goes */
 } dash;
-
-static int64_t now_ms(void)
-{
-    return g_get_real_time() / 1000;
-}
-
-static char *fmt_duration(int64_t ms)
-{
-    int64_t s = ms / 1000;
-    if (s < 60)
-        return g_strdup_printf(_("%d s"), (int)s);
-    if (s < 3600)
-        return g_strdup_printf(_("%d min %02d s"), (int)(s / 60), (int)(s % 60));
-    if (s < 86400)
-        return g_strdup_printf(_("%d h %02d min"), (int)(s / 3600), (int)(s / 60 % 60));
-    return g_strdup_printf(_("%d d %d h"), (int)(s / 86400), (int)(s / 3600 % 24));
-}
 
 /* ---- rows --------------------------------------------------------------------- */
 
@@ -78,45 +43,11 @@ static gboolean row_iter(dash *d, const char *path, GtkTreeIter *it)
     return found != NULL;
 }
 
-static void row_fill(dash *d, GtkTreeIter *it, const lk_entry *e)
-{
-    const lk_session_info *in = &e->info;
-    lk_health h = lk_entry_health(e);
-    char *pid = NULL, *mem = NULL, *rtt = NULL, *uptime = NULL, *restarts = NULL;
-    int64_t started = e->running ? in->started_ms : 0;
-
-    if (e->running && in->browser_pid > 0)
-        pid = in->attached ? g_strdup_printf(_("%ld (attached)"), in->browser_pid)
-                           : g_strdup_printf("%ld", in->browser_pid);
-    if (e->running && in->memory_bytes > 0)
-        mem = g_format_size((guint64)in->memory_bytes);
-    if (e->running && in->rtt_ms > 0)
-        rtt = g_strdup_printf(_("%d ms"), in->rtt_ms);
-    if (started > 0)
-        uptime = fmt_duration(now_ms() - started);
-    if (e->running)
-        restarts = g_strdup_printf("%d", in->restarts);
-
-    const char *err = in->last_error[0] ? in->last_error : "";
-    gtk_list_store_set(d->store, it, COL_PATH, e->path, COL_ICON, d->icons[h], COL_NAME, e->name,
-                       COL_STATE, lk_entry_state_text(e), COL_PID, pid ? pid : "", COL_MEMORY,
-                       mem ? mem : "", COL_RTT, rtt ? rtt : "", COL_UPTIME, uptime ? uptime : "",
-                       COL_RESTARTS, restarts ? restarts : "", COL_ERROR, err, COL_KIND,
-                       e->kind ? e->kind : "", COL_STARTED, started, COL_TIP,
-                       in->reason[0] ? in->reason : e->path, COL_LAUNCHER,
-                       e->launcher ? e->launcher : "", -1);
-    g_free(pid);
-    g_free(mem);
-    g_free(rtt);
-    g_free(uptime);
-    g_free(restarts);
-}
-
 static void row_add(dash *d, const lk_entry *e, int position)
 {
     GtkTreeIter it;
     gtk_list_store_insert(d->store, &it, position);
-    row_fill(d, &it, e);
+    lk_dash_table_fill(d->store, &it, e, d->icons);
     g_hash_table_replace(d->rows, g_strdup(e->path), g_memdup2(&it, sizeof it));
 }
 
@@ -164,7 +95,7 @@ static void resync(dash *d)
             row_add(d, es[i], (int)i);
             continue;
         }
-        row_fill(d, &it, es[i]);
+        lk_dash_table_fill(d->store, &it, es[i], d->icons);
         if (gtk_tree_model_iter_nth_child(GTK_TREE_MODEL(d->store), &at, NULL, (int)i)) {
             GtkTreePath *a = gtk_tree_model_get_path(GTK_TREE_MODEL(d->store), &it);
             GtkTreePath *b = gtk_tree_model_get_path(GTK_TREE_MODEL(d->store), &at);
@@ -405,7 +336,7 @@ static void on_model(gpointer user, const char *path, const lk_entry *e)
     dash *d = user;
     GtkTreeIter it;
     if (path && e && row_iter(d, path, &it))
-        row_fill(d, &it, e);
+        lk_dash_table_fill(d->store, &it, e, d->icons);
     else
         resync(d);
     update_summary(d);
@@ -414,37 +345,11 @@ static void on_model(gpointer user, const char *path, const lk_entry *e)
 
 static gboolean on_tick(gpointer p)
 {
-    dash *d = p;
-    GtkTreeModel *m = GTK_TREE_MODEL(d->store);
-    GtkTreeIter it;
-    gboolean ok;
-    int64_t now = now_ms();
-    for (ok = gtk_tree_model_get_iter_first(m, &it); ok; ok = gtk_tree_model_iter_next(m, &it)) {
-        gint64 started = 0;
-        gtk_tree_model_get(m, &it, COL_STARTED, &started, -1);
-        if (started <= 0)
-            continue;
-        char *up = fmt_duration(now - started);
-        gtk_list_store_set(d->store, &it, COL_UPTIME, up, -1);
-        g_free(up);
-    }
+    lk_dash_table_tick(((dash *)p)->store);
     return G_SOURCE_CONTINUE;
 }
 
 /* ---- the window ----------------------------------------------------------------- */
-
-static void add_column(dash *d, const char *title, int col, int width, gboolean expand)
-{
-    GtkCellRenderer *r = gtk_cell_renderer_text_new();
-    if (expand)
-        g_object_set(r, "ellipsize", PANGO_ELLIPSIZE_END, NULL);
-    GtkTreeViewColumn *c = gtk_tree_view_column_new_with_attributes(title, r, "text", col, NULL);
-    gtk_tree_view_column_set_sizing(c, GTK_TREE_VIEW_COLUMN_FIXED);
-    gtk_tree_view_column_set_fixed_width(c, width);
-    gtk_tree_view_column_set_resizable(c, TRUE);
-    gtk_tree_view_column_set_expand(c, expand);
-    gtk_tree_view_append_column(GTK_TREE_VIEW(d->view), c);
-}
 
 static GtkWidget *add_button(dash *d, GtkWidget *box, const char *label, const char *tip, action a)
 {
@@ -513,10 +418,7 @@ static dash *dash_new(lk_app *app)
     d->rows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     for (i = 0; i < G_N_ELEMENTS(d->icons); i++)
         d->icons[i] = lk_icon_pixbuf(lk_health_icon((lk_health)i), ICON_PX);
-    d->store = gtk_list_store_new(N_COLS, G_TYPE_STRING, GDK_TYPE_PIXBUF, G_TYPE_STRING,
-                                  G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
-                                  G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING,
-                                  G_TYPE_INT64, G_TYPE_STRING, G_TYPE_STRING);
+    d->store = lk_dash_table_new();
 
     d->win = gtk_application_window_new(app->gtk);
     gtk_window_set_title(GTK_WINDOW(d->win), _("Latchkey"));
@@ -551,29 +453,7 @@ static dash *dash_new(lk_app *app)
 
     d->view = gtk_tree_view_new_with_model(GTK_TREE_MODEL(d->store));
     gtk_tree_view_set_tooltip_column(GTK_TREE_VIEW(d->view), COL_TIP);
-    GtkTreeViewColumn *c = gtk_tree_view_column_new();
-    gtk_tree_view_column_set_title(c, _("Session"));
-    GtkCellRenderer *pr = gtk_cell_renderer_pixbuf_new();
-    gtk_tree_view_column_pack_start(c, pr, FALSE);
-    gtk_tree_view_column_add_attribute(c, pr, "pixbuf", COL_ICON);
-    GtkCellRenderer *tr = gtk_cell_renderer_text_new();
-    g_object_set(tr, "ellipsize", PANGO_ELLIPSIZE_MIDDLE, NULL);
-    gtk_tree_view_column_pack_start(c, tr, TRUE);
-    gtk_tree_view_column_add_attribute(c, tr, "text", COL_NAME);
-    gtk_tree_view_column_set_sizing(c, GTK_TREE_VIEW_COLUMN_FIXED);
-    gtk_tree_view_column_set_fixed_width(c, 200);
-    gtk_tree_view_column_set_resizable(c, TRUE);
-    gtk_tree_view_append_column(GTK_TREE_VIEW(d->view), c);
-    add_column(d, _("State"), COL_STATE, 250, FALSE); /* "Removed by latchkeyctl cleanup (pid N)" */
-    add_column(d, _("Browser PID"), COL_PID, 110, FALSE);
-    /* Orphan or live bot: what a support person needs before any button. */
-    add_column(d, _("Browser started by"), COL_LAUNCHER, 280, FALSE);
-    add_column(d, _("Memory"), COL_MEMORY, 80, FALSE);
-    add_column(d, _("Round trip"), COL_RTT, 90, FALSE);
-    add_column(d, _("Uptime"), COL_UPTIME, 100, FALSE);
-    add_column(d, _("Restarts"), COL_RESTARTS, 70, FALSE);
-    add_column(d, _("Last error"), COL_ERROR, 160, TRUE);
-    add_column(d, _("Kind"), COL_KIND, 110, FALSE);
+    lk_dash_table_columns(GTK_TREE_VIEW(d->view));
     gtk_tree_view_set_fixed_height_mode(GTK_TREE_VIEW(d->view), TRUE);
     gtk_tree_view_set_search_column(GTK_TREE_VIEW(d->view), COL_NAME);
     g_signal_connect(d->view, "row-activated", G_CALLBACK(on_row_activated), d);

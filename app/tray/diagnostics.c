@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "diagnostics.h"
-#include "tray_icon.h"
+#include "entry_look.h"
 
 #ifdef G_OS_UNIX /* defined by GLib's headers */
 #include <sys/utsname.h>
@@ -18,7 +18,6 @@
 #ifndef LK_VERSION
 #define LK_VERSION "unknown"
 #endif
-
 
 typedef struct diag_job {
     json_t *session; /* what the model knew, taken on the main thread */
