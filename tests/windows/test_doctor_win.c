@@ -23,6 +23,8 @@
 #include "latchkey/sys.h"
 
 #include "win_check.h"
+#include "win_fs.h"
+#include "win_run.h"
 
 static void note(const char *fmt, ...)
 {
@@ -36,43 +38,6 @@ static void note(const char *fmt, ...)
 }
 
 /* ---- small helpers ------------------------------------------------------- */
-
-static wchar_t *wide(const char *s)
-{
-    int n = MultiByteToWideChar(CP_UTF8, 0, s, -1, NULL, 0);
-    wchar_t *w = n > 0 ? malloc((size_t)n * sizeof *w) : NULL;
-    if (w)
-        MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
-    return w;
-}
-
-static wchar_t *wjoin(const wchar_t *a, const wchar_t *b)
-{
-    size_t na = wcslen(a), nb = wcslen(b);
-    wchar_t *p = malloc((na + nb + 2) * sizeof *p);
-    memcpy(p, a, na * sizeof *p);
-    if (na && a[na - 1] != L'\\')
-        p[na++] = L'\\';
-    memcpy(p + na, b, (nb + 1) * sizeof *p);
-    return p;
-}
-
-static int make_file(const wchar_t *path, const char *text)
-{
-    DWORD n = 0;
-    HANDLE f =
-        CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
-    if (f == INVALID_HANDLE_VALUE)
-        return 0;
-    WriteFile(f, text, (DWORD)strlen(text), &n, NULL);
-    CloseHandle(f);
-    return 1;
-}
-
-static int exists(const wchar_t *path)
-{
-    return GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES;
-}
 
 /* A folder that looks like a Chromium user-data-dir. */
 static void make_profile(const wchar_t *dir)
@@ -225,30 +190,6 @@ static void print_cleanup(const lk_cleanup *c)
         note("  spared %ld %s: %s", c->spared[i].pid, c->spared[i].name, c->spared[i].why);
     for (i = 0; i < c->nleft; i++)
         note("  left: %s", c->left[i]);
-}
-
-static int is_wine(void)
-{
-    HMODULE nt = GetModuleHandleW(L"ntdll.dll");
-    return nt && GetProcAddress(nt, "wine_get_version") != NULL;
-}
-
-/* "/unix/path" (what ctest hands a program under wine) -> "Z:\unix\path". */
-static wchar_t *host_path(const char *arg)
-{
-    wchar_t *w, *p;
-    size_t n;
-    if (arg[0] != '/')
-        return wide(arg);
-    n = strlen(arg);
-    w = malloc((n + 3) * sizeof *w);
-    w[0] = L'Z';
-    w[1] = L':';
-    MultiByteToWideChar(CP_UTF8, 0, arg, -1, w + 2, (int)n + 1);
-    for (p = w; *p; p++)
-        if (*p == L'/')
-            *p = L'\\';
-    return w;
 }
 
 /* ---- the tests ----------------------------------------------------------- */
@@ -615,50 +556,6 @@ static void test_identity(const wchar_t *base)
     free(ready);
 }
 
-static int make_junction(const wchar_t *link, const wchar_t *target)
-{
-    /* A mount point reparse buffer: substitute name "\??\C:\target", print name. */
-    struct {
-        DWORD tag;
-        WORD len, reserved;
-        WORD sub_off, sub_len, print_off, print_len;
-        wchar_t buf[2 * MAX_PATH + 8];
-    } rp;
-    wchar_t sub[MAX_PATH + 8];
-    size_t sl, pl;
-    DWORD ret = 0;
-    HANDLE h;
-    BOOL ok;
-    _snwprintf(sub, MAX_PATH + 8, L"\\??\\%ls", target);
-    sub[MAX_PATH + 7] = L'\0';
-    sl = wcslen(sub) * sizeof(wchar_t);
-    pl = wcslen(target) * sizeof(wchar_t);
-    if (!CreateDirectoryW(link, NULL))
-        return 0;
-    h = CreateFileW(link, GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
-                    FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-    if (h == INVALID_HANDLE_VALUE) {
-        RemoveDirectoryW(link);
-        return 0;
-    }
-    memset(&rp, 0, sizeof rp);
-    rp.tag = IO_REPARSE_TAG_MOUNT_POINT;
-    rp.sub_off = 0;
-    rp.sub_len = (WORD)sl;
-    rp.print_off = (WORD)(sl + sizeof(wchar_t));
-    rp.print_len = (WORD)pl;
-    memcpy(rp.buf, sub, sl);
-    memcpy((char *)rp.buf + sl + sizeof(wchar_t), target, pl);
-    rp.len = (WORD)(8 + sl + sizeof(wchar_t) + pl + sizeof(wchar_t));
-    ok = DeviceIoControl(h, FSCTL_SET_REPARSE_POINT, &rp, 8u + rp.len, NULL, 0, &ret, NULL);
-    CloseHandle(h);
-    if (!ok || !(GetFileAttributesW(link) & FILE_ATTRIBUTE_REPARSE_POINT)) {
-        RemoveDirectoryW(link);
-        return 0;
-    }
-    return 1;
-}
-
 static int is_reparse(const wchar_t *p)
 {
     DWORD a = GetFileAttributesW(p);
@@ -876,48 +773,6 @@ static void test_lockfile(const wchar_t *base)
     free(prof8);
 }
 
-/* latchkeyctl.exe holders / cleanup --json on a held session. */
-static int run_cli(const wchar_t *exe, const wchar_t *args, const wchar_t *out, DWORD *code,
-                   char **text)
-{
-    SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
-    STARTUPINFOW si;
-    PROCESS_INFORMATION pi = {0};
-    wchar_t cmd[4 * MAX_PATH];
-    HANDLE f = CreateFileW(out, GENERIC_WRITE, FILE_SHARE_READ, &sa, CREATE_ALWAYS,
-                           FILE_ATTRIBUTE_NORMAL, NULL);
-    DWORD n = 0, size;
-    int ok;
-    *text = NULL;
-    if (f == INVALID_HANDLE_VALUE)
-        return 0;
-    memset(&si, 0, sizeof si);
-    si.cb = sizeof si;
-    si.dwFlags = STARTF_USESTDHANDLES;
-    si.hStdOutput = f;
-    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
-    si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    _snwprintf(cmd, sizeof cmd / sizeof cmd[0], L"\"%ls\" %ls", exe, args);
-    ok = CreateProcessW(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi);
-    CloseHandle(f);
-    if (!ok)
-        return 0;
-    WaitForSingleObject(pi.hProcess, 120000);
-    GetExitCodeProcess(pi.hProcess, code);
-    CloseHandle(pi.hProcess);
-    CloseHandle(pi.hThread);
-    f = CreateFileW(out, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0,
-                    NULL);
-    if (f == INVALID_HANDLE_VALUE)
-        return 0;
-    size = GetFileSize(f, NULL);
-    *text = calloc(size + 1, 1);
-    if (*text)
-        ReadFile(f, *text, size, &n, NULL);
-    CloseHandle(f);
-    return 1;
-}
-
 static void test_cli(const wchar_t *base, const wchar_t *cli)
 {
     wchar_t *session = wjoin(base, L"session-cli"), *file = wjoin(session, L"Default\\Cookies");
@@ -926,16 +781,17 @@ static void test_cli(const wchar_t *base, const wchar_t *cli)
     char pidtext[32];
     char *text = NULL;
     PROCESS_INFORMATION pi = {0};
-    DWORD code = 99;
+    int code;
 
     make_profile(session);
     if (!CHECK(start_holder(file, ready, 0, &pi, NULL), "lock_helper holds session-cli"))
         goto out;
     snprintf(pidtext, sizeof pidtext, "%lu", pi.dwProcessId);
     _snwprintf(args, sizeof args / sizeof args[0], L"holders \"%ls\" --json", session);
-    if (CHECK(run_cli(cli, args, out, &code, &text), "latchkeyctl holders --json ran")) {
+    code = run(cli, args, out, 120000, &text, NULL);
+    if (CHECK(code >= 0, "latchkeyctl holders --json ran (%d)", code)) {
         printf("%s\n", text ? text : "");
-        CHECK(code == 0, "it exits 0 (%lu)", code);
+        CHECK(code == 0, "it exits 0 (%d)", code);
         CHECK(text && strstr(text, "\"holders\"") && strstr(text, pidtext) &&
                   strstr(text, "lock_helper"),
               "its JSON names the helper (pid %s)", pidtext);
@@ -943,12 +799,13 @@ static void test_cli(const wchar_t *base, const wchar_t *cli)
     free(text);
     text = NULL;
     _snwprintf(args, sizeof args / sizeof args[0], L"cleanup \"%ls\" --json --timeout 20", session);
-    if (CHECK(run_cli(cli, args, out, &code, &text), "latchkeyctl cleanup --json ran")) {
+    code = run(cli, args, out, 120000, &text, NULL);
+    if (CHECK(code >= 0, "latchkeyctl cleanup --json ran (%d)", code)) {
         printf("%s\n", text ? text : "");
-        CHECK(code == 0, "it exits 0 (%lu)", code);
+        CHECK(code == 0, "it exits 0 (%d)", code);
         CHECK(text && strstr(text, "\"removed\""), "its result is removed");
     }
-    CHECK(WaitForSingleObject(pi.hProcess, 5000) == WAIT_OBJECT_0, "the helper has exited");
+    CHECK(WaitForSingleObject(pi.hProcess, 30000) == WAIT_OBJECT_0, "the helper has exited");
     CHECK(!exists(session), "session-cli is gone");
 out:
     free(text);
