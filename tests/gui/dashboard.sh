@@ -88,12 +88,6 @@ elif cmd == "menu":
 EOF
 a11y() { "$PY" "$WORK/a11y.py" "$APP_PID" "$@"; }
 
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.2; done
-    return 1
-}
 # row_is NAME STATE: the dashboard lists NAME with STATE (first two columns)
 row_is() {
     a11y rows 2>/dev/null | awk -F '\t' -v n="$1" -v s="$2" '$1 == n && $2 == s { f = 1 } END { exit !f }'

@@ -63,12 +63,6 @@ bus_has_app() {
     dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
         org.freedesktop.DBus.ListNames 2>/dev/null | grep -qi latchkey
 }
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.1; done
-    return 1
-}
 # A forwarding `latchkey ...`: hands its command line over and exits.
 client() { timeout 30 "$APP" "$@" >>"$WORK/client.log" 2>&1; }
 # The dialog's title for a folder name; "session-1 " never matches "session-10 ".

@@ -13,12 +13,6 @@ a11y() { "$PY" -m a11y_dashboard "$APP_PID" "$@"; }
 launcher() { a11y rows 2>/dev/null | awk -F '\t' -v n="$1" '$1 == n { print $4 }'; }
 launcher_is() { [ "$(launcher "$1")" = "$2" ]; }
 dash_up() { a11y rows >/dev/null 2>&1; }
-wait_for() { # SECONDS COMMAND...
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.2; done
-    return 1
-}
 
 ROOT=$LATCHKEY_HOME/sessions
 for s in session-live session-orphan session-idle; do make_profile "$ROOT/$s"; done

@@ -16,12 +16,6 @@ bus_has_app() {
     dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
         org.freedesktop.DBus.ListNames 2>/dev/null | grep -q '"app.latchkey.Latchkey"'
 }
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.1; done
-    return 1
-}
 has_browser() { browser_of "$1" >/dev/null; }
 profile_procs() { pgrep -f -- "--user-data-dir=$1" || true; }
 no_holders() { # PATH: latchkeyctl sees nothing holding it

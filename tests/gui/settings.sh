@@ -123,12 +123,6 @@ elif cmd in ("menu", "activate"):
 EOF
 a11y() { "$PY" "$WORK/a11y.py" "$APP_PID" "$@"; }
 
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.2; done
-    return 1
-}
 SET='Latchkey settings'
 shown() { a11y shown "$1" 2>/dev/null; }
 not_shown() { ! shown "$1"; }

@@ -36,12 +36,6 @@ bus_has_app() {
     dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
         org.freedesktop.DBus.ListNames 2>/dev/null | grep -qi latchkey
 }
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.1; done
-    return 1
-}
 # Runs a forwarding `latchkey ...` and says whether it handed over and exited.
 client() {
     timeout 30 "$APP" "$@" >>"$WORK/client.log" 2>&1

@@ -21,12 +21,6 @@ bus_has_app() {
         org.freedesktop.DBus.ListNames 2>/dev/null | grep -q '"app.latchkey.Latchkey"'
 }
 no_app() { ! bus_has_app; }
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.1; done
-    return 1
-}
 has_browser() { browser_of "$1" >/dev/null; }
 # The latchkey processes running now (this build's executable).
 instances() {

@@ -29,6 +29,19 @@ cleanup_all() {
 }
 trap cleanup_all EXIT
 
+# wait_for SECONDS COMMAND...: until COMMAND succeeds. It is tried once more
+# at the deadline, so that a slow COMMAND on a loaded machine still gets its
+# last look.
+wait_for() {
+    local end=$((SECONDS + $1))
+    shift
+    while :; do
+        "$@" && return 0
+        [ "$SECONDS" -lt "$end" ] || return 1
+        sleep 0.2
+    done
+}
+
 # Processes whose command line names the profile DIR (the pattern never
 # matches pgrep's own command line).
 profile_pids() { pgrep -f -- "[-]-user-data-dir=$1( |\$)" || true; }

@@ -45,12 +45,6 @@ exit_is() {
     [ "$rc" = "$2" ]
 }
 
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.2; done
-    return 1
-}
 # holds_for SECONDS COMMAND...: COMMAND stays true for the whole span (an
 # observation window: nothing may come back in it).
 holds_for() {

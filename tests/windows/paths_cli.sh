@@ -29,12 +29,6 @@ CHROMIUM=${LATCHKEY_CHROMIUM:-$(command -v chromium || command -v google-chrome 
 [ -n "$CHROMIUM" ] || { bad "no Chromium (installer/deps/debian.sh test installs it)"; finish; exit 1; }
 command -v jq >/dev/null || { bad "jq is missing"; finish; exit 1; }
 
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.2; done
-    return 1
-}
 winpath() { "$WINE" winepath -w "$1" </dev/null 2>/dev/null | tr -d '\r'; }
 
 # ctl OUT ARGS...: latchkeyctl.exe ARGS from the current folder; its standard

@@ -57,12 +57,6 @@ disown "$!"
 TASKBAR=$(wt wait-class Shell_TrayWnd 0 120) ||
     { bad "wine's desktop and taskbar did not come up"; finish; exit 1; }
 
-wait_for() { # SECONDS COMMAND...: until COMMAND succeeds
-    local end=$((SECONDS + $1))
-    shift
-    while [ $SECONDS -lt "$end" ]; do "$@" && return 0; sleep 0.2; done
-    return 1
-}
 
 # procs_are NAME N SECONDS: until exactly N processes run NAME (latchkey.exe).
 procs_are() { [ "$(wt wait-count "$1" "$2" "$3")" = "$2" ]; }
