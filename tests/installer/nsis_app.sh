@@ -77,6 +77,8 @@ check "latchkey.exe runs" procs_are latchkey.exe 1 10
 ( for _ in $(seq 400); do echo "== $(date +%T.%N)"; wt procs | cut -f2 | grep -iE 'Latchkey|~nsu|notepad'; sleep 1; done ) \
     >"$WORK/procs-during.log" 2>&1 &
 WATCH=$!; track "$WATCH"
+servers_before=$(pgrep -x wineserver | sort | paste -sd' ')
+traps_before=$(dmesg 2>/dev/null | grep -c 'traps:')
 w "$INST/Uninstall.exe" /S >"$WORK/uninstall.log" 2>&1
 check "the uninstaller exits 0" test $? -eq 0
 check "the uninstaller ended latchkey.exe" procs_are latchkey.exe 0 120
@@ -90,6 +92,11 @@ if [ -e "$INST" ]; then
     echo "# processes: $(wt procs | cut -f2 | paste -sd' ')"
     # The uninstaller's copy in %TEMP% writes to the same stderr (a crash shows here).
     grep -v fixme "$WORK/uninstall.log" | tail -40 | sed 's/^/# uninstall: /'
+    # A wineserver that died under the uninstaller ends every program of the
+    # prefix at once: a new one is running now, and the kernel may have seen
+    # the crash.
+    echo "# wineservers before the uninstall: ${servers_before:-none}; now: $(pgrep -x wineserver | sort | paste -sd' ')"
+    dmesg 2>/dev/null | grep 'traps:' | tail -n +$((traps_before + 1)) | sed 's/^/# crashed: /'
     awk '/^==/ { t = $2; next }
          !($0 in first) { first[$0] = t; order[n++] = $0 } { last[$0] = t }
          END { for (i = 0; i < n; i++) print "# ran " first[order[i]] " to " last[order[i]] ": " order[i] }' \

@@ -18,6 +18,11 @@ cleanup_all() {
     if [ -f "$WORK/.pids" ]; then
         while read -r p; do kill -9 "$p" 2>/dev/null || true; done < "$WORK/.pids"
     fi
+    # LK_TEST_KEEP=1: the work folder stays, to be looked at.
+    if [ -n "${LK_TEST_KEEP:-}" ]; then
+        echo "# kept: $WORK"
+        return 0
+    fi
     # A killed browser's helper processes may still write into its profile
     # for a moment after it is gone.
     local try
