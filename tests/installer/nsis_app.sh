@@ -79,7 +79,8 @@ check "latchkey.exe runs" procs_are latchkey.exe 1 10
 WATCH=$!; track "$WATCH"
 servers_before=$(pgrep -x wineserver | sort | paste -sd' ')
 traps_before=$(dmesg 2>/dev/null | grep -c 'traps:')
-w "$INST/Uninstall.exe" /S >"$WORK/uninstall.log" 2>&1
+# Wine's own errors (a crash among them) go to the log, shown if it fails.
+WINEDEBUG=-all,err+seh,err+process,err+module,err+virtual w "$INST/Uninstall.exe" /S >"$WORK/uninstall.log" 2>&1
 check "the uninstaller exits 0" test $? -eq 0
 check "the uninstaller ended latchkey.exe" procs_are latchkey.exe 0 120
 check "the uninstaller ended latchkeyctl.exe" procs_are latchkeyctl.exe 0 60
