@@ -589,10 +589,10 @@ static void test_stand_in(void)
     CHECK(lk_cdp_last_rtt_ms(c) >= 0, "  round trip %d ms", lk_cdp_last_rtt_ms(c));
     {
         /* Steady state: each call needs a wake-up of the I/O thread
-         * (lws_cancel_service). Nothing else is scheduled on the loop, so a
-         * call whose wake-up got lost is sent at its deadline, when the
-         * timer fires, and fails: every call answered is the proof. The
-         * times are shown, never judged (a loaded machine runs slower). */
+         * (lws_cancel_service). Nothing else wakes an idle loop, so a call
+         * whose wake-up got lost waits in the queue until its deadline and
+         * fails (seen with the wake-up taken out): every call answered is
+         * the proof. The times are shown, never judged. */
         int64_t worst = 0, total = 0;
         for (i = 0; i < 20; i++) {
             t0 = lk_sys_now_ms();
