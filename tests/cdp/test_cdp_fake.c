@@ -96,7 +96,6 @@ static unsigned long long sent_bytes(const char *last)
 
 typedef struct sink {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     int events, closed, replies;
     lk_error why, reply_err;
     char method[64], sid[64];
@@ -111,13 +110,11 @@ static void sink_init(sink *k)
 {
     memset(k, 0, sizeof *k);
     pthread_mutex_init(&k->mu, NULL);
-    pthread_cond_init(&k->cv, NULL);
     k->io_call_rc = k->io_async_rc = -1;
 }
 
 static void sink_destroy(sink *k)
 {
-    pthread_cond_destroy(&k->cv);
     pthread_mutex_destroy(&k->mu);
 }
 
@@ -130,7 +127,6 @@ static void async_reply(void *user, json_t *result, const lk_error *err)
         k->reply_err = *err;
     else
         lk_error_clear(&k->reply_err);
-    pthread_cond_broadcast(&k->cv);
     pthread_mutex_unlock(&k->mu);
 }
 
@@ -142,7 +138,6 @@ static void on_event(void *user, const lk_cdp_msg *msg)
     pthread_mutex_lock(&k->mu);
     while (k->hold && lk_sys_now_ms() < until) {
         k->held = held = 1;
-        pthread_cond_broadcast(&k->cv);
         pthread_mutex_unlock(&k->mu);
         lk_sys_sleep_ms(5);
         pthread_mutex_lock(&k->mu);
@@ -165,7 +160,6 @@ static void on_event(void *user, const lk_cdp_msg *msg)
         k->io_call_rc = call_rc;
         k->io_async_rc = async_rc;
     }
-    pthread_cond_broadcast(&k->cv);
     pthread_mutex_unlock(&k->mu);
 }
 
@@ -175,7 +169,6 @@ static void on_closed(void *user, const lk_error *why)
     pthread_mutex_lock(&k->mu);
     k->closed++;
     k->why = *why;
-    pthread_cond_broadcast(&k->cv);
     pthread_mutex_unlock(&k->mu);
 }
 
@@ -425,7 +418,6 @@ static void test_reply(lk_cdp_loop *loop)
     pthread_mutex_lock(&k.mu);
     CHECK(k.held == 1); /* returned while the I/O thread was still held */
     k.hold = 0;
-    pthread_cond_broadcast(&k.cv);
     pthread_mutex_unlock(&k.mu);
     CHECK(lk_cdp_call(c, NULL, "Fake.echo", NULL, 30000, NULL, &err) == LK_OK);
 
